@@ -1,0 +1,342 @@
+// Package queue gathers classified lines into per-queue, per-host digests, applies tenshi's escalation
+// and "last message repeated" rules, decides when queues are due, and renders the report text tenshi mails.
+package queue
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/tayori-dev/tayori/classify"
+)
+
+// Builtin queue names.
+const (
+	Trash    = "trash"    // discarded lines; a digest only when configured as a queue
+	Repeat   = "repeat"   // "last message repeated N times" rules
+	NoPrefix = "noprefix" // lines without a known prefix
+)
+
+// Order is the order of lines in a host's section.
+type Order uint8
+
+const (
+	// Descending puts the most frequent lines first (tenshi's default).
+	Descending Order = iota
+	// Ascending puts the least frequent lines first.
+	Ascending
+)
+
+// Threshold drops a report line whose count is below Count when the line matches Pattern.
+type Threshold struct {
+	Count   int
+	Pattern string
+	re      *regexp.Regexp
+}
+
+// Spec describes one queue.
+type Spec struct {
+	Name       string
+	Pager      bool // host,count,line lines instead of per-host sections
+	Limit      int  // lines per host in a report, 0 for no limit
+	Thresholds []Threshold
+}
+
+// Settings apply to every queue of a Ledger.
+type Settings struct {
+	Order Order
+	// MaxLines caps the distinct lines kept per host per queue; further new lines are counted together
+	// under one "other lines" entry. 0 means no cap.
+	MaxLines int
+}
+
+// OtherLines is the text of the entry that counts lines beyond Settings.MaxLines.
+const OtherLines = "[tayori: other lines beyond the per-host limit]"
+
+// Entry is one line of a digest and how many times it was seen.
+type Entry struct {
+	Line  string
+	Count int
+	seq   uint64 // first-seen order, for ties
+}
+
+type hostLines struct {
+	index   map[string]int // line → position in entries
+	entries []Entry
+	other   int // count of lines beyond MaxLines
+	otherAt uint64
+}
+
+// digest is one queue's content: its lines per host.
+type digest struct {
+	spec  *Spec
+	hosts map[string]*hostLines
+}
+
+// lastLine is what a host's "last message repeated" line refers to.
+type lastLine struct {
+	text   string
+	queues []string
+}
+
+type hostState struct {
+	last    lastLine
+	matches []int // per rule: lines matched since the rule's leftmost queue was last reported
+}
+
+// Ledger holds every queue's digest and the per-host state that escalation and repeats need.
+// It is not safe for concurrent use.
+type Ledger struct {
+	settings Settings
+	rules    []classify.Rule
+	digests  map[string]*digest
+	order    []string // queue names in definition order
+	hosts    map[string]*hostState
+	seq      uint64
+}
+
+// NewLedger makes a ledger for the given queues and rule table. Threshold patterns are compiled here;
+// the config package has validated them already, so an error means a caller bypassed validation.
+func NewLedger(specs []Spec, rules []classify.Rule, s Settings) (*Ledger, error) {
+	l := &Ledger{settings: s, rules: rules, digests: map[string]*digest{}, hosts: map[string]*hostState{}}
+	for i := range specs {
+		sp := specs[i]
+		sp.Thresholds = append([]Threshold(nil), sp.Thresholds...)
+		for j := range sp.Thresholds {
+			re, err := classify.Compile(sp.Thresholds[j].Pattern)
+			if err != nil {
+				return nil, fmt.Errorf("queue %q threshold %q: %w", sp.Name, sp.Thresholds[j].Pattern, err)
+			}
+			sp.Thresholds[j].re = re
+		}
+		if _, dup := l.digests[sp.Name]; dup {
+			return nil, fmt.Errorf("queue %q defined twice", sp.Name)
+		}
+		l.digests[sp.Name] = &digest{spec: &sp, hosts: map[string]*hostLines{}}
+		l.order = append(l.order, sp.Name)
+	}
+	return l, nil
+}
+
+// Queues returns the queue names in definition order.
+func (l *Ledger) Queues() []string { return l.order }
+
+// Spec returns a queue's spec, or nil.
+func (l *Ledger) Spec(queue string) *Spec {
+	if d := l.digests[queue]; d != nil {
+		return d.spec
+	}
+	return nil
+}
+
+func (l *Ledger) host(h []byte) *hostState {
+	hs := l.hosts[string(h)]
+	if hs == nil {
+		hs = &hostState{}
+		l.hosts[string(h)] = hs
+	}
+	return hs
+}
+
+// Add records one classified line.
+func (l *Ledger) Add(d *classify.Decision) {
+	switch d.Outcome {
+	case classify.Matched:
+		l.addMatch(d)
+	case classify.Repeated:
+		hs := l.host(d.Host)
+		for _, q := range hs.last.queues {
+			l.count(q, d.Host, hs.last.text, d.Count)
+		}
+	case classify.Trashed:
+		hs := l.host(d.Host)
+		if l.digests[Trash] != nil {
+			l.count(Trash, d.Host, string(d.Text), d.Count)
+			hs.last = lastLine{text: string(d.Text), queues: []string{Trash}}
+		} else {
+			hs.last = lastLine{}
+		}
+	case classify.Unmatched:
+		// A repeat after an unmatched line repeats that line, not the one before it.
+		l.host(d.Host).last = lastLine{}
+	case classify.Unprefixed:
+		l.count(NoPrefix, d.Host, string(d.Text), d.Count)
+	}
+}
+
+func (l *Ledger) addMatch(d *classify.Decision) {
+	r := &l.rules[d.Rule]
+	hs := l.host(d.Host)
+	if len(hs.matches) < len(l.rules) {
+		hs.matches = append(hs.matches, make([]int, len(l.rules)-len(hs.matches))...)
+	}
+	before := hs.matches[d.Rule]
+	after := before + d.Count
+	hs.matches[d.Rule] = after
+	text := string(d.Text)
+	maxEsc := r.Targets[len(r.Targets)-1].Escalation
+	queues := make([]string, 0, len(r.Targets))
+	for _, t := range r.Targets {
+		if t.Escalation == 0 {
+			l.count(t.Queue, d.Host, text, d.Count)
+			queues = append(queues, t.Queue)
+			continue
+		}
+		// The line escalates into t when the rule's count passes a value k with k ≡ t.Escalation
+		// (mod the largest escalation number); the entry then shows k, the rule's count at that moment.
+		if k := lastCongruent(after, t.Escalation%maxEsc, maxEsc); k > before {
+			l.set(t.Queue, d.Host, text, k)
+			queues = append(queues, t.Queue)
+		}
+	}
+	hs.last = lastLine{text: text, queues: queues}
+}
+
+// lastCongruent returns the largest k ≤ n with k ≡ r (mod m), or -1 if there is none above 0.
+func lastCongruent(n, r, m int) int {
+	k := n - ((n-r)%m+m)%m
+	if k <= 0 {
+		return -1
+	}
+	return k
+}
+
+func (l *Ledger) lines(queue string, host []byte) *hostLines {
+	dg := l.digests[queue]
+	if dg == nil {
+		return nil
+	}
+	hl := dg.hosts[string(host)]
+	if hl == nil {
+		hl = &hostLines{index: map[string]int{}}
+		dg.hosts[string(host)] = hl
+	}
+	return hl
+}
+
+// count adds n to a line's count.
+func (l *Ledger) count(queue string, host []byte, text string, n int) {
+	if n <= 0 {
+		return
+	}
+	if hl := l.lines(queue, host); hl != nil {
+		if e := l.entry(hl, text); e != nil {
+			e.Count += n
+		} else {
+			hl.other += n
+		}
+	}
+}
+
+// set makes a line's count n (escalation entries show the rule's count, they do not add).
+func (l *Ledger) set(queue string, host []byte, text string, n int) {
+	if hl := l.lines(queue, host); hl != nil {
+		if e := l.entry(hl, text); e != nil {
+			e.Count = n
+		} else {
+			hl.other += n
+		}
+	}
+}
+
+// entry finds or creates a line's entry; nil when the host's lines are at the cap.
+func (l *Ledger) entry(hl *hostLines, text string) *Entry {
+	if i, ok := hl.index[text]; ok {
+		return &hl.entries[i]
+	}
+	if l.settings.MaxLines > 0 && len(hl.entries) >= l.settings.MaxLines {
+		if hl.other == 0 {
+			l.seq++
+			hl.otherAt = l.seq
+		}
+		return nil
+	}
+	l.seq++
+	hl.index[text] = len(hl.entries)
+	hl.entries = append(hl.entries, Entry{Line: text, seq: l.seq})
+	return &hl.entries[len(hl.entries)-1]
+}
+
+// Pending reports whether a queue holds any line.
+func (l *Ledger) Pending(queue string) bool {
+	dg := l.digests[queue]
+	return dg != nil && len(dg.hosts) > 0
+}
+
+// Report builds the report a queue would mail now, without changing the ledger. It returns nil when the
+// queue is unknown or nothing is left after thresholds.
+func (l *Ledger) Report(queue string) *Report {
+	dg := l.digests[queue]
+	if dg == nil {
+		return nil
+	}
+	r := &Report{Queue: queue, Pager: dg.spec.Pager, Limit: dg.spec.Limit}
+	names := make([]string, 0, len(dg.hosts))
+	for h := range dg.hosts {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		hl := dg.hosts[h]
+		entries := make([]Entry, 0, len(hl.entries)+1)
+		for _, e := range hl.entries {
+			if !dg.spec.dropped(e) {
+				entries = append(entries, e)
+			}
+		}
+		if hl.other > 0 {
+			entries = append(entries, Entry{Line: OtherLines, Count: hl.other, seq: hl.otherAt})
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		sortEntries(entries, l.settings.Order)
+		r.Hosts = append(r.Hosts, HostReport{Host: h, Lines: entries})
+	}
+	if len(r.Hosts) == 0 {
+		return nil
+	}
+	return r
+}
+
+// Clear empties a queue after its report was handed on, and restarts the escalation count of every rule
+// whose leftmost queue it is.
+func (l *Ledger) Clear(queue string) {
+	dg := l.digests[queue]
+	if dg == nil {
+		return
+	}
+	dg.hosts = map[string]*hostLines{}
+	for i, r := range l.rules {
+		if r.Kind != classify.Match || r.Targets[0].Queue != queue {
+			continue
+		}
+		for _, hs := range l.hosts {
+			if i < len(hs.matches) {
+				hs.matches[i] = 0
+			}
+		}
+	}
+}
+
+func (s *Spec) dropped(e Entry) bool {
+	for _, t := range s.Thresholds {
+		if e.Count < t.Count && t.re.MatchString(e.Line) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortEntries(es []Entry, o Order) {
+	sort.Slice(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		if a.Count != b.Count {
+			if o == Ascending {
+				return a.Count < b.Count
+			}
+			return a.Count > b.Count
+		}
+		return a.seq < b.seq
+	})
+}
