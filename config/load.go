@@ -331,7 +331,7 @@ func (c *cursor) advance(line int) {
 
 // matches adds one rule per pattern of a block, all with the block's queue list.
 func (l *loader) matches(file string, cur *cursor, b blockTOML, where string, start int) {
-	headLine := cur.src.find("", start)
+	headLine := cur.src.keyAfter("queue", start)
 	if len(b.Queue) == 0 {
 		l.fail(file, headLine, where, b.Match[0], "match without queue")
 		return

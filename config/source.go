@@ -48,6 +48,22 @@ func (s *sourceText) find(pattern string, start int) int {
 	return s.header(start)
 }
 
+// keyAfter returns the line of the first "key =" after the rules header that follows line start,
+// or that header's line.
+func (s *sourceText) keyAfter(key string, start int) int {
+	h := s.header(start)
+	for i := h; i < len(s.lines); i++ {
+		if rulesHeader.MatchString(s.lines[i]) {
+			break
+		}
+		t := strings.TrimSpace(s.lines[i])
+		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
+			return i + 1
+		}
+	}
+	return h
+}
+
 // keyLine returns the line where a key ("sort") or table header ("[queues.report]") is written, or 0.
 func (s *sourceText) keyLine(key string) int {
 	for i, l := range s.lines {
