@@ -299,5 +299,6 @@ func FuzzClassify(f *testing.F) {
 		if d.Outcome == Matched && d.Rule < 0 {
 			t.Fatalf("matched without a rule: %q", line)
 		}
+		agree(t, tb, line) // the prefiltered walk and the linear walk decide alike
 	})
 }

@@ -59,6 +59,7 @@ type Decision struct {
 
 	work, pid, masked []byte
 	loc               []int
+	sc                *scratch
 }
 
 // RuleError is a problem with one rule of the table.
@@ -81,6 +82,8 @@ type Table struct {
 	opts     Options
 	prefixes []*regexp.Regexp
 	mask     []byte
+	pre      *prefilter // nil: walk every rule (the reference behaviour, kept for tests)
+	fast     []fastPath // per rule: a byte comparison that decides the match, when one exists
 }
 
 // New compiles rules in order. It checks every rule and returns all problems at once, joined with
@@ -125,6 +128,13 @@ func New(rules []Rule, opts Options) (*Table, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	t.pre = buildPrefilter(rules)
+	t.fast = make([]fastPath, len(rules))
+	for i, r := range rules {
+		if t.res[i].NumSubexp() == 0 {
+			t.fast[i] = fastPathOf(r.Pattern)
+		}
 	}
 	return t, nil
 }
@@ -184,8 +194,33 @@ func (t *Table) stripPrefix(line []byte, d *Decision) ([]byte, bool) {
 	return nil, false
 }
 
-// match walks the rule table in order; the first rule that matches takes the line.
+// match finds the first rule, in table order, that takes the line.
 func (t *Table) match(msg []byte, d *Decision) {
+	if t.pre == nil {
+		t.matchLinear(msg, d)
+		return
+	}
+	if d.sc == nil || d.sc.t != t {
+		d.sc = &scratch{}
+		d.sc.reset(t)
+	}
+	pos := 0
+	for _, r := range t.pre.candidates(msg, d.sc) {
+		if int(r) < pos {
+			continue
+		}
+		if ok, next := t.reachable(r, msg, d); !ok {
+			pos = next
+			continue
+		}
+		if t.try(int(r), msg, d) {
+			return
+		}
+	}
+}
+
+// matchLinear walks every rule in order, as tenshi does; the prefiltered walk must agree with it.
+func (t *Table) matchLinear(msg []byte, d *Decision) {
 	for i := 0; i < len(t.rules); i++ {
 		r := &t.rules[i]
 		re := t.res[i]
@@ -201,40 +236,65 @@ func (t *Table) match(msg []byte, d *Decision) {
 			}
 			continue
 		}
-		if !re.Match(msg) {
-			continue
+		if t.try(i, msg, d) {
+			return
 		}
-		d.Rule = i
-		switch r.Kind {
-		case Trash:
-			d.Outcome = Trashed
-			if t.opts.MaskTrash {
-				d.Text = t.maskGroups(msg, re, d)
-			}
-		case Repeat:
-			d.Outcome = Repeated
-			d.loc = re.FindSubmatchIndex(msg)
-			n := 0
-			if len(d.loc) >= 4 && d.loc[2] >= 0 {
-				n = perlNumber(msg[d.loc[2]:d.loc[3]])
-			}
-			d.Count *= n
-		default:
-			d.Outcome = Matched
-			d.Text = t.maskGroups(msg, re, d)
-		}
-		return
 	}
 }
 
-// maskGroups replaces the text of every participating capturing group with the mask. Nested groups
-// mask the outermost span once; an empty group inserts the mask, as tenshi does.
-func (t *Table) maskGroups(msg []byte, re *regexp.Regexp, d *Decision) []byte {
-	if re.NumSubexp() == 0 {
-		return msg
+// try tests rule i on msg and, when it matches, records the decision. The regex runs once: positions
+// are asked for only when the rule needs them (masking, or a repeat's count).
+func (t *Table) try(i int, msg []byte, d *Decision) bool {
+	re := t.res[i]
+	kind := t.rules[i].Kind
+	if re.NumSubexp() == 0 || kind == Trash && !t.opts.MaskTrash {
+		var ok bool
+		if f := t.fast[i]; f.kind != viaRegex {
+			ok = f.match(msg)
+		} else {
+			ok = re.Match(msg)
+		}
+		if !ok {
+			return false
+		}
+		d.Rule = i
+		switch kind {
+		case Trash:
+			d.Outcome = Trashed
+		case Repeat: // never: a repeat rule has a group
+		default:
+			d.Outcome = Matched
+		}
+		return true
 	}
 	d.loc = re.FindSubmatchIndex(msg)
-	spans := d.loc[2:]
+	if d.loc == nil {
+		return false
+	}
+	d.Rule = i
+	switch kind {
+	case Trash:
+		d.Outcome = Trashed
+		d.Text = t.maskSpans(msg, d.loc, d)
+	case Repeat:
+		d.Outcome = Repeated
+		n := 0
+		if d.loc[2] >= 0 {
+			n = perlNumber(msg[d.loc[2]:d.loc[3]])
+		}
+		d.Count *= n
+	default:
+		d.Outcome = Matched
+		d.Text = t.maskSpans(msg, d.loc, d)
+	}
+	return true
+}
+
+// maskSpans replaces the text of every participating capturing group (loc is FindSubmatchIndex's result)
+// with the mask. Nested groups mask the outermost span once; an empty group inserts the mask, as
+// tenshi does.
+func (t *Table) maskSpans(msg []byte, loc []int, d *Decision) []byte {
+	spans := loc[2:]
 	// Sort spans by start (they usually already are; repeated groups can break the order).
 	for i := 2; i < len(spans); i += 2 {
 		for j := i; j >= 2 && spans[j] >= 0 && (spans[j-2] < 0 || spans[j] < spans[j-2]); j -= 2 {

@@ -1,0 +1,83 @@
+package classify
+
+import (
+	"bytes"
+	"regexp/syntax"
+)
+
+// fastKind says how a rule's pattern can be tested without running the regex engine. Only patterns
+// without capturing groups qualify: their match needs no positions.
+type fastKind uint8
+
+const (
+	viaRegex fastKind = iota
+	always            // matches every line: .* and the like (lines hold no newline)
+	prefix            // ^literal
+	suffix            // literal$
+	contains          // literal
+	equal             // ^literal$
+)
+
+type fastPath struct {
+	kind fastKind
+	lit  []byte
+}
+
+// fastPathOf recognises the patterns a plain byte comparison decides exactly.
+func fastPathOf(pattern string) fastPath {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return fastPath{}
+	}
+	re = re.Simplify()
+	subs := []*syntax.Regexp{re}
+	if re.Op == syntax.OpConcat {
+		subs = re.Sub
+	}
+	begin := len(subs) > 0 && subs[0].Op == syntax.OpBeginText
+	if begin {
+		subs = subs[1:]
+	}
+	end := len(subs) > 0 && subs[len(subs)-1].Op == syntax.OpEndText
+	if end {
+		subs = subs[:len(subs)-1]
+	}
+	switch {
+	case len(subs) == 0:
+		if !end || !begin {
+			return fastPath{kind: always} // ^, $ or the empty pattern
+		}
+		return fastPath{kind: equal} // ^$
+	case len(subs) == 1 && subs[0].Op == syntax.OpStar && subs[0].Sub[0].Op == syntax.OpAnyCharNotNL:
+		return fastPath{kind: always}
+	case len(subs) == 1 && subs[0].Op == syntax.OpLiteral && subs[0].Flags&syntax.FoldCase == 0:
+		lit := []byte(string(subs[0].Rune))
+		switch {
+		case begin && end:
+			return fastPath{kind: equal, lit: lit}
+		case begin:
+			return fastPath{kind: prefix, lit: lit}
+		case end:
+			return fastPath{kind: suffix, lit: lit}
+		default:
+			return fastPath{kind: contains, lit: lit}
+		}
+	}
+	return fastPath{}
+}
+
+func (f fastPath) match(b []byte) bool {
+	switch f.kind {
+	case always:
+		return true
+	case prefix:
+		return bytes.HasPrefix(b, f.lit)
+	case suffix:
+		return bytes.HasSuffix(b, f.lit)
+	case contains:
+		return bytes.Contains(b, f.lit)
+	case equal:
+		return bytes.Equal(b, f.lit)
+	}
+	return false
+}

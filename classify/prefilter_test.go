@@ -1,0 +1,177 @@
+package classify
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// linear returns a copy of t that walks every rule, the reference the prefilter must agree with.
+func linear(t *Table) *Table {
+	c := *t
+	c.pre = nil
+	return &c
+}
+
+// agree classifies line with both walks and reports any difference.
+func agree(t *testing.T, fast *Table, line []byte) {
+	t.Helper()
+	var a, b Decision
+	fast.Classify(line, &a)
+	linear(fast).Classify(line, &b)
+	if a.Outcome != b.Outcome || a.Rule != b.Rule || a.Count != b.Count || !bytes.Equal(a.Text, b.Text) || !bytes.Equal(a.Host, b.Host) {
+		t.Fatalf("line %q: prefilter %v rule %d %q, linear %v rule %d %q", line, a.Outcome, a.Rule, a.Text, b.Outcome, b.Rule, b.Text)
+	}
+}
+
+var words = []string{"sshd", "Accepted", "publickey", "password", "Failed", "for", "root", "from", "port",
+	"kernel", "Oops", "cron", "CMD", "session", "opened", "closed", "user", "postfix/smtpd", "connect", "ssh2",
+	"[preauth]", "error:", "ACCEPTED", "Session", "k", "s", "disconnect", "Kelvin", "ſ", "K"}
+
+func randomPattern(r *rand.Rand) string {
+	var b strings.Builder
+	if r.Intn(3) == 0 {
+		b.WriteString("^")
+	}
+	if r.Intn(6) == 0 {
+		b.WriteString("(?i)")
+	}
+	n := 1 + r.Intn(3)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString([]string{" ", `\s+`, ".*", `\S* `, " (\\S+) "}[r.Intn(5)])
+		}
+		switch r.Intn(6) {
+		case 0:
+			fmt.Fprintf(&b, "(?:%s|%s)", words[r.Intn(len(words))], words[r.Intn(len(words))])
+		case 1:
+			fmt.Fprintf(&b, "(%s)", words[r.Intn(len(words))])
+		case 2:
+			fmt.Fprintf(&b, "(?:%s)?", words[r.Intn(len(words))])
+		default:
+			b.WriteString(strings.NewReplacer("[", `\[`, "]", `\]`).Replace(words[r.Intn(len(words))]))
+		}
+	}
+	return b.String()
+}
+
+// randomTable builds n rules with groups and host groups nested at random.
+func randomTable(r *rand.Rand, n int) []Rule {
+	var rules []Rule
+	var open []int
+	for len(rules) < n {
+		switch x := r.Intn(10); {
+		case x == 0 && len(open) < 3:
+			open = append(open, len(rules))
+			rules = append(rules, Rule{Kind: Group, Pattern: randomPattern(r)})
+		case x == 1 && len(open) < 3:
+			open = append(open, len(rules))
+			rules = append(rules, Rule{Kind: HostGroup, Pattern: []string{"^h1$", "h", "^(?:h2|h3)$", "."}[r.Intn(4)]})
+		case x == 2 && len(open) > 0 && rules[open[len(open)-1]].End == 0 && open[len(open)-1] < len(rules)-1:
+			g := open[len(open)-1]
+			open = open[:len(open)-1]
+			rules[g].End = len(rules)
+		case x == 3:
+			rules = append(rules, Rule{Kind: Trash, Pattern: randomPattern(r)})
+		case x == 4 && r.Intn(4) == 0:
+			rules = append(rules, Rule{Kind: Match, Pattern: "^(?:" + words[r.Intn(len(words))] + ")?", Targets: []Target{{Queue: "q"}}})
+		default:
+			rules = append(rules, Rule{Kind: Match, Pattern: randomPattern(r), Targets: []Target{{Queue: "q"}}})
+		}
+	}
+	for _, g := range open {
+		if rules[g].End == 0 {
+			rules[g].End = len(rules)
+		}
+	}
+	// A group must hold at least one rule.
+	for i := range rules {
+		if (rules[i].Kind == Group || rules[i].Kind == HostGroup) && rules[i].End <= i+1 {
+			rules[i].End = len(rules)
+		}
+	}
+	return rules
+}
+
+func randomLine(r *rand.Rand) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Jan  1 00:00:00 h%d ", 1+r.Intn(3))
+	n := 1 + r.Intn(8)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		w := words[r.Intn(len(words))]
+		if r.Intn(5) == 0 {
+			w = strings.ToUpper(w)
+		}
+		b.WriteString(w)
+	}
+	return []byte(b.String())
+}
+
+func TestPrefilterAgreesWithLinearWalk(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for table := 0; table < 300; table++ {
+		rules := randomTable(r, 5+r.Intn(60))
+		tb, err := New(rules, Options{Mask: "_", HidePID: true})
+		if err != nil {
+			t.Fatalf("table %d: %v", table, err)
+		}
+		for i := 0; i < 300; i++ {
+			agree(t, tb, randomLine(r))
+		}
+	}
+}
+
+func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
+	rules := []Rule{
+		rule(Repeat, `^last message repeated (\d+) times`),
+		{Kind: Group, Pattern: `^sshd(?:\(pam_unix\))?: `, End: 6},
+		rule(Match, `^sshd: Failed password for (?:invalid user )?(\S+) from (\S+) port (\d+) ssh2`, "a"),
+		rule(Trash, `^sshd: (?:error: )?Received disconnect from (\S+): (\d+): `),
+		rule(Match, `(?i)POSSIBLE BREAK-IN`, "a,b:10"),
+		rule(Trash, `^sshd: pam_unix\(sshd:auth\): `),
+		{Kind: HostGroup, Pattern: `^combo$`, End: 9},
+		rule(Match, `^ftpd: connection from (\S+) \((\S*)\) at .*`, "a"),
+		rule(Trash, `^su\(pam_unix\): session (?:opened|closed) for user (?:news|cyrus)`),
+		rule(Match, `^(\S+?): `, "a"),
+	}
+	tb := mustTable(t, rules, Options{Mask: "___", HidePID: true})
+	files, _ := filepath.Glob("../testdata/corpus/*.log")
+	if len(files) == 0 {
+		t.Fatal("no corpus in ../testdata/corpus")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			agree(t, tb, line)
+		}
+	}
+}
+
+func TestLiteralClauses(t *testing.T) {
+	tests := map[string]string{
+		`^sshd\[\d+\]: Accepted publickey for (\S+) from (\S+)`: `[["]: accepted publickey for "] [" from "]]`,
+		`foo|barbaz`:          `[["foo" "barbaz"]]`,
+		`(?:ab|cdef)xyz`:      `[["xyz"]]`,
+		`.*`:                  `[]`,
+		`(?i)Session opened`:  `[["ion opened"]]`, // s and k fold beyond ASCII: the longest run without them
+		`(?i)Oops`:            `[["oop"]]`,
+		`(?:error)?: timeout`: `[[": timeout"]]`,
+		`x(abc)+y`:            `[["abc"]]`,
+		`a{0,3}bcd`:           `[["bcd"]]`,
+	}
+	for p, want := range tests {
+		if got := fmt.Sprintf("%q", literalClauses(p)); strings.ReplaceAll(got, `" "`, `" "`) != want {
+			t.Errorf("literalClauses(%q) = %s, want %s", p, got, want)
+		}
+	}
+}
