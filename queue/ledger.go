@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/tayori-dev/tayori/classify"
 )
@@ -48,6 +49,8 @@ type Settings struct {
 	// MaxLines caps the distinct lines kept per host per queue; further new lines are counted together
 	// under one "other lines" entry. 0 means no cap.
 	MaxLines int
+	// Now is the clock (time.Now when nil); it stamps when a queue received its first pending line.
+	Now func() time.Time
 }
 
 // OtherLines is the text of the entry that counts lines beyond Settings.MaxLines.
@@ -69,8 +72,10 @@ type hostLines struct {
 
 // digest is one queue's content: its lines per host.
 type digest struct {
-	spec  *Spec
-	hosts map[string]*hostLines
+	spec    *Spec
+	hosts   map[string]*hostLines
+	since   time.Time // start of the period the next report covers
+	firstAt time.Time // when the first pending line arrived
 }
 
 // lastLine is what a host's "last message repeated" line refers to.
@@ -98,7 +103,11 @@ type Ledger struct {
 // NewLedger makes a ledger for the given queues and rule table. Threshold patterns are compiled here;
 // the config package has validated them already, so an error means a caller bypassed validation.
 func NewLedger(specs []Spec, rules []classify.Rule, s Settings) (*Ledger, error) {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
 	l := &Ledger{settings: s, rules: rules, digests: map[string]*digest{}, hosts: map[string]*hostState{}}
+	start := s.Now()
 	for i := range specs {
 		sp := specs[i]
 		sp.Thresholds = append([]Threshold(nil), sp.Thresholds...)
@@ -112,7 +121,7 @@ func NewLedger(specs []Spec, rules []classify.Rule, s Settings) (*Ledger, error)
 		if _, dup := l.digests[sp.Name]; dup {
 			return nil, fmt.Errorf("queue %q defined twice", sp.Name)
 		}
-		l.digests[sp.Name] = &digest{spec: &sp, hosts: map[string]*hostLines{}}
+		l.digests[sp.Name] = &digest{spec: &sp, hosts: map[string]*hostLines{}, since: start}
 		l.order = append(l.order, sp.Name)
 	}
 	return l, nil
@@ -208,6 +217,9 @@ func (l *Ledger) lines(queue string, host []byte) *hostLines {
 	}
 	hl := dg.hosts[string(host)]
 	if hl == nil {
+		if len(dg.hosts) == 0 {
+			dg.firstAt = l.settings.Now()
+		}
 		hl = &hostLines{index: map[string]int{}}
 		dg.hosts[string(host)] = hl
 	}
@@ -263,6 +275,15 @@ func (l *Ledger) Pending(queue string) bool {
 	return dg != nil && len(dg.hosts) > 0
 }
 
+// FirstPending returns when a pending queue received its first line since it was last cleared; the
+// zero time when it holds none.
+func (l *Ledger) FirstPending(queue string) time.Time {
+	if !l.Pending(queue) {
+		return time.Time{}
+	}
+	return l.digests[queue].firstAt
+}
+
 // Report builds the report a queue would mail now, without changing the ledger. It returns nil when the
 // queue is unknown or nothing is left after thresholds.
 func (l *Ledger) Report(queue string) *Report {
@@ -270,7 +291,7 @@ func (l *Ledger) Report(queue string) *Report {
 	if dg == nil {
 		return nil
 	}
-	r := &Report{Queue: queue, Pager: dg.spec.Pager, Limit: dg.spec.Limit}
+	r := &Report{Queue: queue, Pager: dg.spec.Pager, Limit: dg.spec.Limit, Since: dg.since}
 	names := make([]string, 0, len(dg.hosts))
 	for h := range dg.hosts {
 		names = append(names, h)
@@ -299,14 +320,15 @@ func (l *Ledger) Report(queue string) *Report {
 	return r
 }
 
-// Clear empties a queue after its report was handed on, and restarts the escalation count of every rule
-// whose leftmost queue it is.
-func (l *Ledger) Clear(queue string) {
+// Clear empties a queue after its report was handed on at the given time, which starts the period of
+// the next report, and restarts the escalation count of every rule whose leftmost queue it is.
+func (l *Ledger) Clear(queue string, at time.Time) {
 	dg := l.digests[queue]
 	if dg == nil {
 		return
 	}
 	dg.hosts = map[string]*hostLines{}
+	dg.since = at
 	for i, r := range l.rules {
 		if r.Kind != classify.Match || r.Targets[0].Queue != queue {
 			continue

@@ -85,9 +85,9 @@ func TestEscalationFollowsTheManPage(t *testing.T) {
 		t.Errorf("a = %d, want 150", a)
 	}
 	// Mailing a (the leftmost queue) restarts the count; mailing b does not.
-	l.Clear("b")
+	l.Clear("b", time.Time{})
 	add(l, tb, "Jan  1 00:00:00 h sshd: Illegal user")
-	l.Clear("a")
+	l.Clear("a", time.Time{})
 	for i := 0; i < 10; i++ {
 		add(l, tb, "Jan  1 00:00:00 h sshd: Illegal user")
 	}
@@ -184,7 +184,7 @@ func TestMaxLinesCap(t *testing.T) {
 func TestClearEmptiesOnlyThatQueue(t *testing.T) {
 	rules := []classify.Rule{{Kind: classify.Match, Pattern: `.`, Targets: targets("a,b")}}
 	l := feed(t, rules, []Spec{{Name: "a"}, {Name: "b"}}, Settings{}, "Jan  1 00:00:00 h x")
-	l.Clear("a")
+	l.Clear("a", time.Time{})
 	if l.Pending("a") || !l.Pending("b") || l.Report("a") != nil {
 		t.Errorf("after Clear(a): pending a=%v b=%v", l.Pending("a"), l.Pending("b"))
 	}

@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"strconv"
+	"time"
 )
 
 // Report is what a queue mails: its lines per host, sorted.
@@ -11,6 +12,7 @@ type Report struct {
 	Status string // e.g. "terminating"; shown at the top of non-pager reports
 	Pager  bool
 	Limit  int
+	Since  time.Time // start of the period the report covers
 	Hosts  []HostReport
 }
 
