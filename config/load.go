@@ -132,6 +132,8 @@ type queueTOML struct {
 	Limit      int             `toml:"limit"`
 	Thresholds []thresholdTOML `toml:"thresholds"`
 	Filter     stringList      `toml:"filter"`
+	Program    stringList      `toml:"program"`
+	Format     string          `toml:"format"`
 }
 
 type thresholdTOML struct {
@@ -532,16 +534,6 @@ func (l *loader) mail(file string, m *mailTOML) {
 	default:
 		l.fail(file, src.keyLine("tls"), "mail.tls", "", "want opportunistic, required, implicit or none, got %q", m.TLS)
 	}
-	if m.CSV != nil {
-		sched, err := queue.ParseSchedule(m.CSV.Schedule, nil)
-		if err != nil {
-			l.fail(file, src.keyLine("[mail.csv]"), "mail.csv.schedule", "", "%v", err)
-		}
-		if len(m.CSV.Program) == 0 {
-			l.fail(file, src.keyLine("[mail.csv]"), "mail.csv.program", "", "missing: the program the CSV is piped to")
-		}
-		out.CSV = &CSV{Schedule: sched, Program: m.CSV.Program}
-	}
 }
 
 // finish validates what needs the whole configuration: queue definitions and uses, and the rule table.
@@ -609,14 +601,30 @@ func (l *loader) queue(name string, d *queueDef) {
 		fail("%q is a builtin queue and cannot be defined", name)
 		return
 	}
-	q := Queue{Name: name, From: raw.From, Pager: raw.Pager, Subject: raw.Subject, Limit: raw.Limit, Filter: raw.Filter}
-	if raw.From == "" {
-		fail("missing from: the sender address")
-	} else if _, err := mail.ParseAddress(raw.From); err != nil {
-		fail("from %q: %v", raw.From, err)
+	q := Queue{Name: name, From: raw.From, Pager: raw.Pager, Subject: raw.Subject, Limit: raw.Limit, Filter: raw.Filter,
+		Program: raw.Program}
+	switch raw.Format {
+	case "", "text":
+	case "csv":
+		q.CSV = true
+	default:
+		fail("format: want \"text\" or \"csv\", got %q", raw.Format)
 	}
-	if len(raw.To) == 0 {
-		fail("missing to: one or more recipient addresses")
+	if len(raw.Program) > 0 && !filepath.IsAbs(raw.Program[0]) {
+		fail("program %q: give the program's absolute path", raw.Program[0])
+	}
+	if len(raw.Filter) > 0 && !filepath.IsAbs(raw.Filter[0]) {
+		fail("filter %q: give the program's absolute path", raw.Filter[0])
+	}
+	if raw.From == "" && len(raw.Program) == 0 {
+		fail("missing from: the sender address")
+	} else if raw.From != "" {
+		if _, err := mail.ParseAddress(raw.From); err != nil {
+			fail("from %q: %v", raw.From, err)
+		}
+	}
+	if len(raw.To) == 0 && len(raw.Program) == 0 {
+		fail("missing to: one or more recipient addresses (or a program to deliver to)")
 	}
 	for _, to := range raw.To {
 		for _, addr := range strings.Split(to, ",") {

@@ -62,6 +62,8 @@ type Queue struct {
 	Limit      int
 	Thresholds []queue.Threshold
 	Filter     []string // program and arguments the report is piped through before mailing
+	Program    []string // deliver the report to this program's standard input instead of mailing it
+	CSV        bool     // render the report as tenshi's csv: host,"line",count rows
 }
 
 // Sources says which logs the daemon follows.
@@ -83,13 +85,6 @@ type Mail struct {
 	Dir          string // deliver into this directory instead (demos, tests)
 	Stdout       bool   // print reports on standard output instead
 	Batch        time.Duration
-	CSV          *CSV
-}
-
-// CSV is tenshi's csv feature: every line of every queue, periodically, as CSV to a program.
-type CSV struct {
-	Schedule queue.Schedule
-	Program  []string
 }
 
 // ClassifyOptions returns the options the rule table was compiled with.
@@ -149,4 +144,13 @@ func (c *Config) SubjectFor(q *Queue) string {
 		s = c.Settings.Subject
 	}
 	return fmt.Sprintf("%s [%s]", s, q.Name)
+}
+
+// QueueNames returns the queue names in definition order.
+func (c *Config) QueueNames() []string {
+	names := make([]string, len(c.Queues))
+	for i, q := range c.Queues {
+		names[i] = q.Name
+	}
+	return names
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tayori-dev/tayori/classify"
 	"github.com/tayori-dev/tayori/config"
 	"github.com/tayori-dev/tayori/queue"
+	"github.com/tayori-dev/tayori/tailer"
 )
 
 func runTest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -80,7 +81,10 @@ func (r *testRun) readAll(files []string, stdin io.Reader) error {
 			defer f.Close()
 			in = f
 		}
-		err := readLinesTmp(in, r.cfg.Sources.MaxLine, r.line)
+		err := tailer.ReadLines(in, name, r.cfg.Sources.MaxLine, func(l tailer.Line) error {
+			r.line(l.Text)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
