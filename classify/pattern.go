@@ -68,6 +68,9 @@ func findPerlOnly(p string) *PerlOnlyError {
 					return &PerlOnlyError{`\Z`, "end-or-before-final-newline assertion (use \\z or $)", i}
 				case n == 'R' || n == 'X':
 					return &PerlOnlyError{p[i : i+2], "Perl escape", i}
+				case n == 'v' || n == 'h' || n == 'V' || n == 'H':
+					// Perl: any vertical (horizontal) whitespace; RE2: \v is one vertical tab.
+					return &PerlOnlyError{p[i : i+2], "Perl whitespace class (write a character class such as [\\t ] or \\x0B)", i}
 				}
 			}
 			if n == 'Q' { // \Q…\E quotes everything up to \E
