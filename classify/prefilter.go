@@ -3,6 +3,7 @@ package classify
 import (
 	"regexp/syntax"
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -16,65 +17,125 @@ import (
 // Matching is ASCII-case-insensitive (input bytes are folded), which only adds candidates.
 
 const (
-	maxClauses = 2 // clauses kept per rule: the most selective ones
+	maxClauses = 3 // clauses kept per rule: the most selective ones
 	minLiteral = 3 // shorter literals select too little to be worth their postings
+	// maxLiteral caps the pieces of literals the automaton holds; a piece found is checked against
+	// its whole literal in place. A small automaton stays in the CPU's caches (a large one costs a
+	// cache miss a byte) and the check keeps the whole literal's selectivity.
+	maxLiteral = 8
 )
 
-type posting struct {
-	rule int32
-	bit  uint8
+// commonBytes ranks bytes by how often they appear in log text, most common first; window picks the
+// piece of a literal made of the rarest bytes.
+const commonBytes = " :[]=.-/_,()'0123456789etaoinsrhldcumfpgwybvkxjqz"
+
+// window returns where, in lit, the maxLiteral-byte piece whose bytes are rarest in log text starts.
+func window(lit string) int {
+	if len(lit) <= maxLiteral {
+		return 0
+	}
+	score := func(c byte) int {
+		if i := strings.IndexByte(commonBytes, c); i >= 0 {
+			return i
+		}
+		return len(commonBytes) // rarer than anything ranked
+	}
+	best, bestScore := 0, -1
+	for i := 0; i+maxLiteral <= len(lit); i++ {
+		sum := 0
+		for j := i; j < i+maxLiteral; j++ {
+			sum += score(lit[j])
+		}
+		if sum > bestScore {
+			best, bestScore = i, sum
+		}
+	}
+	return best
 }
 
 type prefilter struct {
-	classes  [256]uint8 // folded byte → class; 0 = no literal contains it
-	nclass   uint32
-	delta    []uint32 // state*nclass+class → state
-	outStart []uint32 // per state: range in outs
-	outs     []int32  // literal ids
-	postings [][]posting
-	full     []uint8 // per rule: the bitmask of all its clauses; 0 = always a candidate
-	gate     []bool  // per rule: a group or host group, never a candidate itself
-	always   []int32 // rules that are candidates whatever the line (groups excluded)
-	parent   []int32 // innermost enclosing group of each rule, -1 for none
+	classes [256]uint8 // folded byte → class; 0 = no literal contains it
+	nclass  uint32
+	// delta maps state*nclass+class to the next state, premultiplied by nclass, with outFlag set when
+	// that state has outputs: the scan makes two loads per byte and no multiplication.
+	delta    []uint32
+	outStart []uint32  // per state: range in outs
+	outs     []int32   // piece ids
+	pieces   [][]piece // per piece: the literals it was cut from
+	postings [][]int32 // per literal: the rules whose primary clause holds it
+	// Per rule: the other clauses (each a list of literal ids, one of which must be in the line),
+	// checked once the scan is over, so that a line visits only primary postings.
+	rest   [][][]int32
+	keyed  []bool  // per rule: it has a primary clause (else it is always a candidate)
+	gate   []bool  // per rule: a group or host group, never a candidate itself
+	always []int32 // rules that are candidates whatever the line (groups excluded)
+	parent []int32 // innermost enclosing group of each rule, -1 for none
+}
+
+// piece places an automaton piece in a literal: the literal starts off bytes before the piece.
+type piece struct {
+	lit  int32
+	off  int32
+	text string // the whole literal, folded; empty when the piece is the whole literal
 }
 
 // scratch is one goroutine's per-line working memory for the prefilter; Decision carries it.
 type scratch struct {
 	t         *Table
 	gen       uint32
-	litGen    []uint32
-	ruleGen   []uint32
-	ruleBits  []uint8
+	litGen    []uint32 // per literal: the line it was last seen in
+	ruleGen   []uint32 // per rule: the line its primary clause was last seen in
 	groupGen  []uint32
 	groupPass []bool
+	hits      []int32
 	cands     []int32
 	merged    []int32
 }
 
 func (s *scratch) reset(t *Table) {
 	n, l := len(t.rules), len(t.pre.postings)
-	*s = scratch{t: t, litGen: make([]uint32, l), ruleGen: make([]uint32, n), ruleBits: make([]uint8, n),
-		groupGen: make([]uint32, n), groupPass: make([]bool, n)}
+	*s = scratch{t: t, litGen: make([]uint32, l), ruleGen: make([]uint32, n), groupGen: make([]uint32, n),
+		groupPass: make([]bool, n)}
 }
 
-// literalClauses returns up to maxClauses clauses every match of pattern satisfies, most selective first.
+// literalClauses returns the clauses every match of pattern satisfies whose literals are long enough
+// to select; buildPrefilter keeps the most selective few.
 func literalClauses(pattern string) [][]string {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	cs := required(re.Simplify())
 	var keep [][]string
-	for _, c := range cs {
+	for _, c := range required(re.Simplify()) {
 		if minLen(c) >= minLiteral {
 			keep = append(keep, c)
 		}
 	}
-	sort.SliceStable(keep, func(i, j int) bool { return minLen(keep[i]) > minLen(keep[j]) })
-	if len(keep) > maxClauses {
-		keep = keep[:maxClauses]
-	}
 	return keep
+}
+
+// chooseClauses keeps a rule's maxClauses most selective clauses: those whose literals the fewest
+// other rules share (a literal shared by many rules makes every line holding it visit them all), then
+// the longest.
+func chooseClauses(cs [][]string, shared map[string]int) [][]string {
+	cost := func(c []string) int {
+		m := 0
+		for _, l := range c {
+			m = max(m, shared[l])
+		}
+		return m
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		ci, cj := cost(cs[i]), cost(cs[j])
+		if ci != cj {
+			return ci < cj
+		}
+		return minLen(cs[i]) > minLen(cs[j])
+	})
+	if len(cs) > maxClauses {
+		cs = cs[:maxClauses]
+	}
+	return cs
 }
 
 func minLen(c []string) int {
@@ -165,9 +226,37 @@ func foldASCII(s string) string {
 
 // buildPrefilter compiles the rules' literal clauses into one automaton.
 func buildPrefilter(rules []Rule) *prefilter {
-	p := &prefilter{full: make([]uint8, len(rules)), gate: make([]bool, len(rules)), parent: make([]int32, len(rules))}
+	n := len(rules)
+	p := &prefilter{rest: make([][][]int32, n), keyed: make([]bool, n), gate: make([]bool, n), parent: make([]int32, n)}
+	clauses := make([][][]string, n)
+	shared := map[string]int{}
+	for i, r := range rules {
+		if r.Kind == HostGroup {
+			continue // hosts are not scanned: host groups are evaluated directly
+		}
+		clauses[i] = literalClauses(r.Pattern)
+		seen := map[string]bool{}
+		for _, c := range clauses[i] {
+			for _, l := range c {
+				if !seen[l] {
+					seen[l] = true
+					shared[l]++
+				}
+			}
+		}
+	}
 	ids := map[string]int32{}
 	var lits []string
+	id := func(lit string) int32 {
+		if v, ok := ids[lit]; ok {
+			return v
+		}
+		v := int32(len(lits))
+		ids[lit] = v
+		lits = append(lits, lit)
+		p.postings = append(p.postings, nil)
+		return v
+	}
 	var stack []int32
 	for i, r := range rules {
 		for len(stack) > 0 && rules[stack[len(stack)-1]].End <= i {
@@ -180,31 +269,53 @@ func buildPrefilter(rules []Rule) *prefilter {
 		p.gate[i] = r.Kind == Group || r.Kind == HostGroup
 		if r.Kind == HostGroup {
 			stack = append(stack, int32(i))
-			continue // hosts are not scanned: host groups are evaluated directly
+			continue
 		}
-		for c, clause := range literalClauses(r.Pattern) {
-			bit := uint8(1) << c
-			p.full[i] |= bit
-			for _, lit := range clause {
-				id, ok := ids[lit]
-				if !ok {
-					id = int32(len(lits))
-					ids[lit] = id
-					lits = append(lits, lit)
-					p.postings = append(p.postings, nil)
+		for c, clause := range chooseClauses(clauses[i], shared) {
+			if c == 0 {
+				p.keyed[i] = true
+				for _, lit := range clause {
+					l := id(lit)
+					p.postings[l] = append(p.postings[l], int32(i))
 				}
-				p.postings[id] = append(p.postings[id], posting{rule: int32(i), bit: bit})
+				continue
 			}
+			var alts []int32
+			for _, lit := range clause {
+				alts = append(alts, id(lit))
+			}
+			p.rest[i] = append(p.rest[i], alts)
 		}
 		if r.Kind == Group {
 			stack = append(stack, int32(i))
-		} else if p.full[i] == 0 {
+		} else if !p.keyed[i] {
 			p.always = append(p.always, int32(i))
 		}
 	}
-	p.build(lits)
+	// The automaton holds each literal's rarest piece.
+	pids := map[string]int32{}
+	var cut []string
+	for l, lit := range lits {
+		off := window(lit)
+		w := lit[off:min(off+maxLiteral, len(lit))]
+		pid, ok := pids[w]
+		if !ok {
+			pid = int32(len(cut))
+			pids[w] = pid
+			cut = append(cut, w)
+			p.pieces = append(p.pieces, nil)
+		}
+		pc := piece{lit: int32(l), off: int32(off)}
+		if len(w) < len(lit) {
+			pc.text = lit
+		}
+		p.pieces[pid] = append(p.pieces[pid], pc)
+	}
+	p.build(cut)
 	return p
 }
+
+const outFlag = 1 << 31
 
 // build makes a dense Aho–Corasick DFA over byte classes, with every state's outputs (its own and its
 // suffixes') listed, so that the scan follows one transition per byte and never a failure link.
@@ -223,6 +334,11 @@ func (p *prefilter) build(lits []string) {
 	}
 	nc := p.nclass
 	const none = ^uint32(0)
+	total := 1
+	for _, l := range lits {
+		total += len(l)
+	}
+	p.delta = make([]uint32, 0, total*int(nc)) // the trie has at most one state per literal byte
 	newState := func() uint32 {
 		for i := uint32(0); i < nc; i++ {
 			p.delta = append(p.delta, none)
@@ -280,6 +396,13 @@ func (p *prefilter) build(lits []string) {
 		p.outs = append(p.outs, outs[s]...)
 	}
 	p.outStart[n] = uint32(len(p.outs))
+	for i, t := range p.delta {
+		v := t * nc
+		if p.outStart[t] != p.outStart[t+1] {
+			v |= outFlag
+		}
+		p.delta[i] = v
+	}
 }
 
 // candidates fills sc.merged with the rules that may match msg, in table order.
@@ -292,38 +415,44 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 		sc.gen = 1
 	}
 	gen := sc.gen
-	sc.cands = sc.cands[:0]
+	sc.hits = sc.hits[:0]
 	nc, s := p.nclass, uint32(0)
-	for _, b := range msg {
-		s = p.delta[s*nc+uint32(p.classes[b])]
-		lo, hi := p.outStart[s], p.outStart[s+1]
-		for _, id := range p.outs[lo:hi] {
-			if sc.litGen[id] == gen {
-				continue
-			}
-			sc.litGen[id] = gen
-			for _, po := range p.postings[id] {
-				r := po.rule
-				if sc.ruleGen[r] != gen {
-					sc.ruleGen[r] = gen
-					sc.ruleBits[r] = 0
+	for i, b := range msg {
+		s = p.delta[s+uint32(p.classes[b])]
+		if s&outFlag == 0 {
+			continue
+		}
+		s &^= outFlag
+		st := s / nc
+		for _, pid := range p.outs[p.outStart[st]:p.outStart[st+1]] {
+			for _, pc := range p.pieces[pid] {
+				id := pc.lit
+				if sc.litGen[id] == gen || pc.text != "" && !p.whole(msg, i, pc) {
+					continue
 				}
-				if sc.ruleBits[r]&po.bit == 0 {
-					sc.ruleBits[r] |= po.bit
-					if sc.ruleBits[r] == p.full[r] && !p.gate[r] {
-						sc.cands = append(sc.cands, r)
+				sc.litGen[id] = gen
+				for _, r := range p.postings[id] {
+					if sc.ruleGen[r] != gen {
+						sc.ruleGen[r] = gen
+						sc.hits = append(sc.hits, r)
 					}
 				}
 			}
 		}
 	}
+	c := sc.cands[:0]
+	for _, r := range sc.hits {
+		if !p.gate[r] && p.restHolds(r, sc) {
+			c = append(c, r)
+		}
+	}
 	// Insertion sort: candidates are few and mostly in order.
-	c := sc.cands
 	for i := 1; i < len(c); i++ {
 		for j := i; j > 0 && c[j] < c[j-1]; j-- {
 			c[j], c[j-1] = c[j-1], c[j]
 		}
 	}
+	sc.cands = c
 	// Merge with the rules that are always candidates.
 	m := sc.merged[:0]
 	a := p.always
@@ -338,6 +467,42 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 	return m
 }
 
+// whole reports whether the literal of piece pc, whose piece ends at msg[end], is in msg there,
+// ASCII case folded.
+func (p *prefilter) whole(msg []byte, end int, pc piece) bool {
+	start := end + 1 - maxLiteral - int(pc.off)
+	if start < 0 || start+len(pc.text) > len(msg) {
+		return false
+	}
+	for j := 0; j < len(pc.text); j++ {
+		c := msg[start+j]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != pc.text[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// restHolds reports whether every other clause of rule r has a literal in the line just scanned.
+func (p *prefilter) restHolds(r int32, sc *scratch) bool {
+	for _, alts := range p.rest[r] {
+		ok := false
+		for _, id := range alts {
+			if sc.litGen[id] == sc.gen {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // groupPasses evaluates group g for the current line, once.
 func (t *Table) groupPasses(g int32, msg []byte, d *Decision) bool {
 	sc := d.sc
@@ -349,7 +514,7 @@ func (t *Table) groupPasses(g int32, msg []byte, d *Decision) bool {
 	switch {
 	case r.Kind == HostGroup:
 		ok = t.res[g].Match(d.Host)
-	case t.pre.full[g] != 0 && (sc.ruleGen[g] != sc.gen || sc.ruleBits[g] != t.pre.full[g]):
+	case t.pre.keyed[g] && (sc.ruleGen[g] != sc.gen || !t.pre.restHolds(g, sc)):
 		ok = false // its literals are not in the line
 	default:
 		ok = t.res[g].Match(msg)

@@ -157,9 +157,22 @@ func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
 	}
 }
 
+func TestWindowPicksTheRarestPiece(t *testing.T) {
+	for lit, want := range map[string]string{
+		"]: accepted publickey for ": "ublickey",
+		"sshd[":                      "sshd[",
+		"session opened for user ":   "for user",
+	} {
+		off := window(lit)
+		if got := lit[off:min(off+maxLiteral, len(lit))]; got != want {
+			t.Errorf("window(%q) = %q, want %q", lit, got, want)
+		}
+	}
+}
+
 func TestLiteralClauses(t *testing.T) {
 	tests := map[string]string{
-		`^sshd\[\d+\]: Accepted publickey for (\S+) from (\S+)`: `[["]: accepted publickey for "] [" from "]]`,
+		`^sshd\[\d+\]: Accepted publickey for (\S+) from (\S+)`: `[["sshd["] ["]: accepted publickey for "] [" from "]]`,
 		`foo|barbaz`:          `[["foo" "barbaz"]]`,
 		`(?:ab|cdef)xyz`:      `[["xyz"]]`,
 		`.*`:                  `[]`,

@@ -18,7 +18,7 @@ const (
 	DefaultBatch    = 5 * time.Second
 	DefaultRescan   = 10 * time.Second
 	DefaultMaxLine  = 64 << 10
-	DefaultMaxLines = 10000
+	DefaultMaxLines = 1000
 )
 
 // Config is a loaded, validated configuration.

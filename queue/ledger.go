@@ -78,11 +78,19 @@ type digest struct {
 	firstAt time.Time // when the first pending line arrived
 }
 
-// lastLine is what a host's "last message repeated" line refers to.
+// lastLine is what a host's "last message repeated" line refers to. Its buffers are reused from
+// line to line.
 type lastLine struct {
-	text   string
-	queues []string
+	text   []byte
+	queues []string // nil: there is no line to repeat
 }
+
+func (ll *lastLine) set(text []byte, queues ...string) {
+	ll.text = append(ll.text[:0], text...)
+	ll.queues = append(ll.queues[:0], queues...)
+}
+
+func (ll *lastLine) forget() { ll.queues = ll.queues[:0] }
 
 type hostState struct {
 	last    lastLine
@@ -160,16 +168,16 @@ func (l *Ledger) Add(d *classify.Decision) {
 	case classify.Trashed:
 		hs := l.host(d.Host)
 		if l.digests[Trash] != nil {
-			l.count(Trash, d.Host, string(d.Text), d.Count)
-			hs.last = lastLine{text: string(d.Text), queues: []string{Trash}}
+			l.count(Trash, d.Host, d.Text, d.Count)
+			hs.last.set(d.Text, Trash)
 		} else {
-			hs.last = lastLine{}
+			hs.last.forget()
 		}
 	case classify.Unmatched:
 		// A repeat after an unmatched line repeats that line, not the one before it.
-		l.host(d.Host).last = lastLine{}
+		l.host(d.Host).last.forget()
 	case classify.Unprefixed:
-		l.count(NoPrefix, d.Host, string(d.Text), d.Count)
+		l.count(NoPrefix, d.Host, d.Text, d.Count)
 	}
 }
 
@@ -182,23 +190,21 @@ func (l *Ledger) addMatch(d *classify.Decision) {
 	before := hs.matches[d.Rule]
 	after := before + d.Count
 	hs.matches[d.Rule] = after
-	text := string(d.Text)
 	maxEsc := r.Targets[len(r.Targets)-1].Escalation
-	queues := make([]string, 0, len(r.Targets))
+	hs.last.set(d.Text)
 	for _, t := range r.Targets {
 		if t.Escalation == 0 {
-			l.count(t.Queue, d.Host, text, d.Count)
-			queues = append(queues, t.Queue)
+			l.count(t.Queue, d.Host, d.Text, d.Count)
+			hs.last.queues = append(hs.last.queues, t.Queue)
 			continue
 		}
 		// The line escalates into t when the rule's count passes a value k with k ≡ t.Escalation
 		// (mod the largest escalation number); the entry then shows k, the rule's count at that moment.
 		if k := lastCongruent(after, t.Escalation%maxEsc, maxEsc); k > before {
-			l.set(t.Queue, d.Host, text, k)
-			queues = append(queues, t.Queue)
+			l.set(t.Queue, d.Host, d.Text, k)
+			hs.last.queues = append(hs.last.queues, t.Queue)
 		}
 	}
-	hs.last = lastLine{text: text, queues: queues}
 }
 
 // lastCongruent returns the largest k ≤ n with k ≡ r (mod m), or -1 if there is none above 0.
@@ -227,7 +233,7 @@ func (l *Ledger) lines(queue string, host []byte) *hostLines {
 }
 
 // count adds n to a line's count.
-func (l *Ledger) count(queue string, host []byte, text string, n int) {
+func (l *Ledger) count(queue string, host, text []byte, n int) {
 	if n <= 0 {
 		return
 	}
@@ -241,7 +247,7 @@ func (l *Ledger) count(queue string, host []byte, text string, n int) {
 }
 
 // set makes a line's count n (escalation entries show the rule's count, they do not add).
-func (l *Ledger) set(queue string, host []byte, text string, n int) {
+func (l *Ledger) set(queue string, host, text []byte, n int) {
 	if hl := l.lines(queue, host); hl != nil {
 		if e := l.entry(hl, text); e != nil {
 			e.Count = n
@@ -252,8 +258,8 @@ func (l *Ledger) set(queue string, host []byte, text string, n int) {
 }
 
 // entry finds or creates a line's entry; nil when the host's lines are at the cap.
-func (l *Ledger) entry(hl *hostLines, text string) *Entry {
-	if i, ok := hl.index[text]; ok {
+func (l *Ledger) entry(hl *hostLines, text []byte) *Entry {
+	if i, ok := hl.index[string(text)]; ok { // a lookup by []byte does not allocate
 		return &hl.entries[i]
 	}
 	if l.settings.MaxLines > 0 && len(hl.entries) >= l.settings.MaxLines {
@@ -264,8 +270,9 @@ func (l *Ledger) entry(hl *hostLines, text string) *Entry {
 		return nil
 	}
 	l.seq++
-	hl.index[text] = len(hl.entries)
-	hl.entries = append(hl.entries, Entry{Line: text, seq: l.seq})
+	line := string(text)
+	hl.index[line] = len(hl.entries)
+	hl.entries = append(hl.entries, Entry{Line: line, seq: l.seq})
 	return &hl.entries[len(hl.entries)-1]
 }
 

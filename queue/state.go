@@ -62,7 +62,10 @@ func (l *Ledger) Snapshot() *Snapshot {
 		s.Queues[name] = qs
 	}
 	for h, hs := range l.hosts {
-		snap := HostSnapshot{LastText: hs.last.text, LastQueues: hs.last.queues}
+		snap := HostSnapshot{}
+		if len(hs.last.queues) > 0 {
+			snap.LastText, snap.LastQueues = string(hs.last.text), append([]string(nil), hs.last.queues...)
+		}
 		for i, n := range hs.matches {
 			if n > 0 && l.rules[i].Kind == classify.Match {
 				if snap.Matches == nil {
@@ -71,7 +74,7 @@ func (l *Ledger) Snapshot() *Snapshot {
 				snap.Matches[ruleKey(l.rules[i])] = n
 			}
 		}
-		if snap.LastText != "" || snap.Matches != nil {
+		if snap.LastQueues != nil || snap.Matches != nil {
 			s.Hosts[h] = snap
 		}
 	}
@@ -128,7 +131,7 @@ func (l *Ledger) Restore(s *Snapshot) (dropped int) {
 				queues = append(queues, q)
 			}
 		}
-		hs.last = lastLine{text: snap.LastText, queues: queues}
+		hs.last.set([]byte(snap.LastText), queues...)
 		for key, n := range snap.Matches {
 			if i, ok := index[key]; ok {
 				if len(hs.matches) < len(l.rules) {

@@ -22,8 +22,20 @@ func runTest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	format := fs.String("format", "text", "output format: text or json (one object per digest line)")
 	explain := fs.Bool("explain", false, "print, for every input line, the rule that took it and its queues")
 	stats := fs.Bool("stats", false, "print per-rule hit counts, rules that never matched and lines per queue")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2}
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if *memProfile != "" {
+		defer writeHeapProfile(*memProfile, stderr)
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(stderr, "tayori test: --format is text or json, not %q\n", *format)
