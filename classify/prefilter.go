@@ -417,8 +417,9 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 	gen := sc.gen
 	sc.hits = sc.hits[:0]
 	nc, s := p.nclass, uint32(0)
+	delta, classes := p.delta, &p.classes // locals: the loop below keeps them in registers
 	for i, b := range msg {
-		s = p.delta[s+uint32(p.classes[b])]
+		s = delta[s+uint32(classes[b])]
 		if s&outFlag == 0 {
 			continue
 		}
@@ -471,10 +472,11 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 // ASCII case folded.
 func (p *prefilter) whole(msg []byte, end int, pc piece) bool {
 	start := end + 1 - maxLiteral - int(pc.off)
-	if start < 0 || start+len(pc.text) > len(msg) {
+	last := start + len(pc.text) - 1
+	if start < 0 || last >= len(msg) || foldByte(msg[start]) != pc.text[0] || foldByte(msg[last]) != pc.text[len(pc.text)-1] {
 		return false
 	}
-	for j := 0; j < len(pc.text); j++ {
+	for j := 1; j < len(pc.text)-1; j++ {
 		c := msg[start+j]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
@@ -484,6 +486,13 @@ func (p *prefilter) whole(msg []byte, end int, pc piece) bool {
 		}
 	}
 	return true
+}
+
+func foldByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // restHolds reports whether every other clause of rule r has a literal in the line just scanned.
