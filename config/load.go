@@ -161,6 +161,7 @@ type loader struct {
 	stack  []string // files being read, for include cycles
 	uses   []queueUse
 	texts  map[string]*sourceText
+	files  []string // in the order they were read
 }
 
 type queueDef struct {
@@ -181,6 +182,18 @@ func Load(path string) (*Config, error) {
 	l.readFile(path, true, nil)
 	l.finish()
 	if len(l.errs) > 0 {
+		// In reading order: files as they were read, lines within a file.
+		order := map[string]int{}
+		for _, f := range l.files {
+			order[f] = len(order)
+		}
+		sort.SliceStable(l.errs, func(i, j int) bool {
+			a, b := l.errs[i], l.errs[j]
+			if order[a.File] != order[b.File] {
+				return order[a.File] < order[b.File]
+			}
+			return a.Line < b.Line
+		})
 		return nil, l.errs
 	}
 	return l.cfg, nil
@@ -217,6 +230,7 @@ func (l *loader) readFile(path string, main bool, from *Error) {
 	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
 	src := newSourceText(string(data))
 	l.texts[path] = src
+	l.files = append(l.files, path)
 
 	var f fileTOML
 	md, err := toml.Decode(string(data), &f)
@@ -272,7 +286,11 @@ type cursor struct {
 
 // block flattens one rules entry into the table.
 func (l *loader) block(file string, cur *cursor, b blockTOML, where string) {
-	start := cur.line
+	// The block's text starts at its header; nothing of it can be found before.
+	start := cur.src.header(cur.line)
+	if start > cur.line {
+		start--
+	}
 	var groups []int
 	cond := func(kind classify.Kind, pattern, key string) {
 		line := cur.src.find(pattern, start)
@@ -596,7 +614,11 @@ func unjoin(err error) []error {
 func (l *loader) queue(name string, d *queueDef) {
 	raw := d.raw
 	where := "queues." + name
+	src := l.texts[d.file]
 	fail := func(format string, args ...any) { l.fail(d.file, d.line, where, "", format, args...) }
+	failAt := func(key, format string, args ...any) {
+		l.fail(d.file, src.keyIn(d.line, key), where, "", format, args...)
+	}
 	if name == queue.Repeat {
 		fail("%q is a builtin queue and cannot be defined", name)
 		return
@@ -608,19 +630,19 @@ func (l *loader) queue(name string, d *queueDef) {
 	case "csv":
 		q.CSV = true
 	default:
-		fail("format: want \"text\" or \"csv\", got %q", raw.Format)
+		failAt("format", "format: want \"text\" or \"csv\", got %q", raw.Format)
 	}
 	if len(raw.Program) > 0 && !filepath.IsAbs(raw.Program[0]) {
-		fail("program %q: give the program's absolute path", raw.Program[0])
+		failAt("program", "program %q: give the program's absolute path", raw.Program[0])
 	}
 	if len(raw.Filter) > 0 && !filepath.IsAbs(raw.Filter[0]) {
-		fail("filter %q: give the program's absolute path", raw.Filter[0])
+		failAt("filter", "filter %q: give the program's absolute path", raw.Filter[0])
 	}
 	if raw.From == "" && len(raw.Program) == 0 {
 		fail("missing from: the sender address")
 	} else if raw.From != "" {
 		if _, err := mail.ParseAddress(raw.From); err != nil {
-			fail("from %q: %v", raw.From, err)
+			failAt("from", "from %q: %v", raw.From, err)
 		}
 	}
 	if len(raw.To) == 0 && len(raw.Program) == 0 {
@@ -630,7 +652,7 @@ func (l *loader) queue(name string, d *queueDef) {
 		for _, addr := range strings.Split(to, ",") {
 			addr = strings.TrimSpace(addr)
 			if _, err := mail.ParseAddress(addr); err != nil {
-				fail("to %q: %v", addr, err)
+				failAt("to", "to %q: %v", addr, err)
 				continue
 			}
 			q.To = append(q.To, addr)
@@ -641,22 +663,26 @@ func (l *loader) queue(name string, d *queueDef) {
 	} else {
 		s, err := queue.ParseSchedule(raw.Schedule, l.cfg.Location)
 		if err != nil {
-			fail("%v", err)
+			failAt("schedule", "%v", err)
 		}
 		q.Schedule = s
 	}
 	if raw.Limit < 0 {
-		fail("limit cannot be negative")
+		failAt("limit", "limit cannot be negative")
 	}
 	for i, t := range raw.Thresholds {
 		tw := fmt.Sprintf("%s.thresholds[%d]", where, i+1)
+		tl := src.keyIn(d.line, "thresholds")
+		if t.Match != "" {
+			tl = src.find(t.Match, d.line)
+		}
 		if t.Count <= 0 {
-			l.fail(d.file, d.line, tw, t.Match, "count must be a positive integer, got %d", t.Count)
+			l.fail(d.file, tl, tw, t.Match, "count must be a positive integer, got %d", t.Count)
 		}
 		if t.Match == "" {
-			l.fail(d.file, d.line, tw, "", "missing match: the regex of the lines the threshold applies to")
+			l.fail(d.file, tl, tw, "", "missing match: the regex of the lines the threshold applies to")
 		} else if _, err := classify.Compile(t.Match); err != nil {
-			l.fail(d.file, d.line, tw, t.Match, "%v", err)
+			l.fail(d.file, tl, tw, t.Match, "%v", err)
 		}
 		q.Thresholds = append(q.Thresholds, queue.Threshold{Count: t.Count, Pattern: t.Match})
 	}

@@ -180,7 +180,7 @@ mtach = 'typo'
 	text := err.Error()
 	for _, want := range []string{
 		"bad.toml:2: settings.sort: want \"descending\" or \"ascending\", got \"sideways\"",
-		"bad.toml:15: queues.broken: from \"not an address\"",
+		"bad.toml:16: queues.broken: from \"not an address\"",
 		"queues.broken: missing to",
 		"queues.broken: schedule \"61 * * * *\"",
 		"queues.broken.thresholds[1] 'x(': count must be a positive integer",

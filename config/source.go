@@ -27,25 +27,49 @@ func (s *sourceText) header(start int) int {
 	return start
 }
 
-// find returns the first line at or after start that holds pattern as a TOML string would spell it,
-// or the next rules header when pattern is empty or not found.
+// find returns the first line after start (or, failing that, at start) that holds pattern as a TOML
+// string spells it (quoted: a short pattern like 'x' must not be found inside other text), or the next
+// rules header when pattern is empty or not found.
 func (s *sourceText) find(pattern string, start int) int {
 	if pattern != "" {
 		escaped := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(pattern)
-		holds := func(i int) bool {
-			return strings.Contains(s.lines[i], pattern) || strings.Contains(s.lines[i], escaped)
-		}
-		// Prefer a later line; the cursor's own line comes last (several patterns on one line).
-		for i := start; i < len(s.lines); i++ {
-			if holds(i) {
-				return i + 1
+		forms := []string{"'" + pattern + "'", `"` + escaped + `"`}
+		holds := func(i int, forms []string) bool {
+			for _, f := range forms {
+				if strings.Contains(s.lines[i], f) {
+					return true
+				}
 			}
+			return false
 		}
-		if start > 0 && start <= len(s.lines) && holds(start-1) {
-			return start
+		// Quoted first, then the bare text (multi-line strings); a later line first, then the
+		// cursor's own line (several patterns on one line).
+		for _, fs := range [][]string{forms, {pattern, escaped}} {
+			for i := start; i < len(s.lines); i++ {
+				if holds(i, fs) {
+					return i + 1
+				}
+			}
+			if start > 0 && start <= len(s.lines) && holds(start-1, fs) {
+				return start
+			}
 		}
 	}
 	return s.header(start)
+}
+
+// keyIn returns the line of "key =" inside the table whose header is on line table, or table.
+func (s *sourceText) keyIn(table int, key string) int {
+	for i := table; i > 0 && i < len(s.lines); i++ {
+		t := strings.TrimSpace(s.lines[i])
+		if strings.HasPrefix(t, "[") {
+			break
+		}
+		if rest, ok := strings.CutPrefix(t, key); ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
+			return i + 1
+		}
+	}
+	return table
 }
 
 // keyAfter returns the line of the first "key =" after the rules header that follows line start,

@@ -158,18 +158,19 @@ func (r *testRun) explainLine(input []byte) {
 	fmt.Fprintf(r.out, "%s\n", input)
 	switch d.Outcome {
 	case classify.Matched, classify.Trashed, classify.Repeated:
-		fmt.Fprintf(r.out, "  -> %s by %s\n", strings.Join(e.Queues, ","), classify.Describe(r.cfg.Rules[d.Rule]))
+		rule := r.cfg.Rules[d.Rule]
+		fmt.Fprintf(r.out, "  rule %s '%s'\n", rule.Origin, rule.Pattern)
 		if d.Outcome == classify.Repeated {
-			fmt.Fprintf(r.out, "     adds %d to host %s's previous line\n", d.Count, d.Host)
+			fmt.Fprintf(r.out, "  -> repeat: adds %d to host %s's previous line\n", d.Count, d.Host)
 		} else {
-			fmt.Fprintf(r.out, "     host %s: %s\n", d.Host, d.Text)
+			fmt.Fprintf(r.out, "  -> %s, host %s: %s\n", strings.Join(e.Queues, ","), d.Host, d.Text)
 		}
 	case classify.Unmatched:
-		fmt.Fprintf(r.out, "  -> no rule matched (host %s: %s): dropped\n", d.Host, d.Text)
+		fmt.Fprintf(r.out, "  no rule matched (host %s: %s): dropped\n", d.Host, d.Text)
 	case classify.Unprefixed:
-		fmt.Fprintf(r.out, "  -> no known prefix: noprefix queue\n")
+		fmt.Fprintf(r.out, "  no known prefix -> noprefix, host %s\n", classify.UnprefixedHost)
 	case classify.Dropped:
-		fmt.Fprintf(r.out, "  -> no known prefix and no noprefix queue: dropped\n")
+		fmt.Fprintf(r.out, "  no known prefix and no noprefix queue: dropped\n")
 	}
 }
 
