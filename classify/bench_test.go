@@ -8,7 +8,7 @@ import (
 )
 
 // corpusLines reads the bundled real logs.
-func corpusLines(b *testing.B) [][]byte {
+func corpusLines(b testing.TB) [][]byte {
 	b.Helper()
 	files, _ := filepath.Glob("../testdata/corpus/*.log")
 	var lines [][]byte

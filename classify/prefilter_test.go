@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -129,31 +127,9 @@ func TestPrefilterAgreesWithLinearWalk(t *testing.T) {
 }
 
 func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
-	rules := []Rule{
-		rule(Repeat, `^last message repeated (\d+) times`),
-		{Kind: Group, Pattern: `^sshd(?:\(pam_unix\))?: `, End: 6},
-		rule(Match, `^sshd: Failed password for (?:invalid user )?(\S+) from (\S+) port (\d+) ssh2`, "a"),
-		rule(Trash, `^sshd: (?:error: )?Received disconnect from (\S+): (\d+): `),
-		rule(Match, `(?i)POSSIBLE BREAK-IN`, "a,b:10"),
-		rule(Trash, `^sshd: pam_unix\(sshd:auth\): `),
-		{Kind: HostGroup, Pattern: `^combo$`, End: 9},
-		rule(Match, `^ftpd: connection from (\S+) \((\S*)\) at .*`, "a"),
-		rule(Trash, `^su\(pam_unix\): session (?:opened|closed) for user (?:news|cyrus)`),
-		rule(Match, `^(\S+?): `, "a"),
-	}
-	tb := mustTable(t, rules, Options{Mask: "___", HidePID: true})
-	files, _ := filepath.Glob("../testdata/corpus/*.log")
-	if len(files) == 0 {
-		t.Fatal("no corpus in ../testdata/corpus")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range bytes.Split(data, []byte("\n")) {
-			agree(t, tb, line)
-		}
+	tb := mustTable(t, benchRules(), Options{Mask: "___", HidePID: true})
+	for _, line := range corpusLines(t) {
+		agree(t, tb, line)
 	}
 }
 
