@@ -222,6 +222,29 @@ func TestPerlOnlyConstructsRefused(t *testing.T) {
 	}
 }
 
+func TestPerlSpace(t *testing.T) {
+	tests := map[string]string{
+		`a\sb`:          `a[\t\n\v\f\r ]b`,
+		`(\S+)`:         `([^\t\n\v\f\r ]+)`,
+		`[\s,]`:         `[\t\n\v\f\r ,]`,
+		`[^\s]`:         `[^\t\n\v\f\r ]`,
+		`[]\s]`:         `[]\t\n\v\f\r ]`,
+		`[[:alpha:]\s]`: `[[:alpha:]\t\n\v\f\r ]`,
+		`\\s`:           `\\s`,
+		`\Q\s\E\s`:      `\Q\s\E[\t\n\v\f\r ]`,
+		`no spaces`:     `no spaces`,
+	}
+	for in, want := range tests {
+		if got := perlSpace(in); got != want {
+			t.Errorf("perlSpace(%q) = %q, want %q", in, got, want)
+		}
+	}
+	re, err := Compile(`^s\s(\S+)$`)
+	if err != nil || !re.MatchString("s\vab") || re.MatchString("s a\vb") {
+		t.Errorf("\\s and \\S do not follow Perl on a vertical tab: %v", err)
+	}
+}
+
 func TestNewReportsEveryProblem(t *testing.T) {
 	rules := []Rule{
 		rule(Match, `(a)\1`, "q"),
@@ -243,14 +266,14 @@ func TestNewReportsEveryProblem(t *testing.T) {
 }
 
 func TestParseTargets(t *testing.T) {
-	good := map[string]string{"a": "a", "a,b:10,c:50": "a,b:10,c:50", "x:5": "x:5", " a , b:2": "a,b:2"}
+	good := map[string]string{"a": "a", "a,b:10,c:50": "a,b:10,c:50", "x:5": "x:5", " a , b:2": "a,b:2", "a,b:10,c:10": "a,b:10,c:10"}
 	for in, want := range good {
 		ts, err := ParseTargets(in)
 		if err != nil || TargetsString(ts) != want {
 			t.Errorf("ParseTargets(%q) = %v, %v; want %s", in, TargetsString(ts), err, want)
 		}
 	}
-	for _, bad := range []string{"", "a,", "a:0", "a:-1", "a:x", "a:5,b", "a:5,b:10", "a,b:10,c:5", "a,b:10,c:10", "a,a", "a,b:01"} {
+	for _, bad := range []string{"", "a,", "a:0", "a:-1", "a:x", "a:5,b", "a:5,b:10", "a,b:10,c:5", "a,a", "a,b:01"} {
 		if _, err := ParseTargets(bad); err == nil {
 			t.Errorf("ParseTargets(%q) accepted", bad)
 		}

@@ -27,7 +27,7 @@ func Compile(pattern string) (*regexp.Regexp, error) {
 	if e := findPerlOnly(pattern); e != nil {
 		return nil, e
 	}
-	re, err := regexp.Compile(pattern)
+	re, err := regexp.Compile(perlSpace(pattern))
 	if err != nil {
 		var se *syntax.Error
 		if errors.As(err, &se) {
@@ -36,6 +36,69 @@ func Compile(pattern string) (*regexp.Regexp, error) {
 		return nil, err
 	}
 	return re, nil
+}
+
+// perlSpace gives \s and \S Perl's meaning: Perl's \s includes the vertical tab, RE2's does not.
+// Outside a class \s becomes [\t\n\v\f\r ] and \S [^\t\n\v\f\r ]; inside one, \s becomes
+// \t\n\v\f\r and space (a \S inside a class keeps RE2's meaning: it cannot be spelled there).
+func perlSpace(p string) string {
+	if !strings.Contains(p, `\s`) && !strings.Contains(p, `\S`) {
+		return p
+	}
+	var b strings.Builder
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			n := p[i+1]
+			switch {
+			case n == 's' && inClass:
+				b.WriteString(`\t\n\v\f\r `)
+			case n == 's':
+				b.WriteString(`[\t\n\v\f\r ]`)
+			case n == 'S' && !inClass:
+				b.WriteString(`[^\t\n\v\f\r ]`)
+			case n == 'Q':
+				end := strings.Index(p[i+2:], `\E`)
+				if end < 0 {
+					b.WriteString(p[i:])
+					return b.String()
+				}
+				b.WriteString(p[i : i+2+end+2])
+				i += 2 + end + 1
+				continue
+			default:
+				b.WriteByte(c)
+				b.WriteByte(n)
+			}
+			i++
+			continue
+		case c == '[' && !inClass:
+			inClass = true
+			b.WriteByte(c)
+			// A ']' (after an optional '^') right after '[' is a member, not the end.
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+			continue
+		case c == '[' && inClass && i+1 < len(p) && p[i+1] == ':':
+			if end := strings.Index(p[i:], ":]"); end >= 0 { // a POSIX class such as [:alpha:]
+				b.WriteString(p[i : i+end+2])
+				i += end + 1
+				continue
+			}
+		case c == ']' && inClass:
+			inClass = false
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // findPerlOnly scans a pattern for constructs that Perl accepts and RE2 refuses or reads differently.

@@ -124,8 +124,8 @@ func CheckTargets(ts []Target) error {
 			return fmt.Errorf("queue %q has no escalation number but follows one that has: queues without numbers come first in %q", t.Queue, TargetsString(ts))
 		case t.Escalation > 0 && i == 0 && len(ts) > 1:
 			return fmt.Errorf("the leftmost queue %q cannot have an escalation number when more queues follow", t.Queue)
-		case t.Escalation > 0 && t.Escalation <= maxEsc:
-			return fmt.Errorf("escalation numbers must increase from left to right in %q", TargetsString(ts))
+		case t.Escalation > 0 && t.Escalation < maxEsc:
+			return fmt.Errorf("escalation numbers must not decrease from left to right in %q", TargetsString(ts))
 		}
 		if t.Escalation > 0 {
 			maxEsc = t.Escalation

@@ -494,11 +494,26 @@ func (c *tenshiConv) regex(e *entry, where, pattern string) bool {
 		c.fail(e.file, e.line, where, pattern, "not valid UTF-8: a TOML file cannot hold it")
 		return false
 	}
+	if i := strings.Index(pattern, `\Q`); i >= 0 && !escapedAt(pattern, i) {
+		// tenshi compiles its rules at run time, where Perl's quoting escapes are not applied: \Q is
+		// the letter Q. RE2 would quote the text after it.
+		c.fail(e.file, e.line, where, pattern, "\\Q at offset %d is the letter Q in tenshi (its rules are compiled at run time, where Perl does not quote) but starts quoting in RE2: write Q, or \\Q…\\E in the TOML if quoting is meant", i)
+		return false
+	}
 	if _, err := classify.Compile(pattern); err != nil {
 		c.fail(e.file, e.line, where, pattern, "%v", err)
 		return false
 	}
 	return true
+}
+
+// escapedAt reports whether the backslash at p[i] is itself escaped by an odd run of backslashes.
+func escapedAt(p string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && p[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 func (c *tenshiConv) setPrefix(e *entry, m []string) {
@@ -929,6 +944,9 @@ func (c *tenshiConv) render() []byte {
 	o.blank()
 	o.line("", "# tenshi reads rsyslog's \"message repeated N times: [ ... ]\" lines as they are; true counts them as N lines.")
 	o.line("", "rsyslog_repeats = false")
+	o.line("", "# tenshi keeps every distinct line of a host; tayori's default keeps 1000 per host per queue and")
+	o.line("", "# counts the rest as one entry. 0 keeps them all, as tenshi did; set a cap to bound memory.")
+	o.line("", "max_lines_per_host = 0")
 	c.renderTable(&o, "[sources]", secSources, nil)
 	c.renderTable(&o, "[mail]", secMail, []tableDefault{
 		{"timeout", strconv.Quote(strconv.Itoa(tenshiMailTimeout) + "s"), "tenshi's default mail timeout: the configuration has no \"set mailtimeout\""},

@@ -68,7 +68,7 @@ func TestCheckListsEveryError(t *testing.T) {
 	for _, want := range []string{
 		`testdata/broken.toml:4: queues.daily: schedule "30 25 * * *"`,
 		`testdata/broken.toml:7: rules[1].queue: unknown queue "dialy"`,
-		`testdata/broken.toml:11: rules[2].queue: escalation numbers must increase`,
+		`testdata/broken.toml:11: rules[2].queue: escalation numbers must not decrease`,
 		`testdata/broken.toml:12: rules[2].match '(a)\1': backreference`,
 		`testdata/broken.toml:16: rules[3].match[2] 'foo(?=bar)': lookahead`,
 		`testdata/broken.toml:16: rules[3].match[3] 'unclosed(': missing closing )`,
