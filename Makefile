@@ -35,10 +35,13 @@ bench:
 	scripts/bench.sh
 
 # The main job on the bundled example: classify the bundled corpus and print the digests
-# each queue would mail.
+# each queue would mail; then the daemon itself, on logs the demo writes, printing its reports
+# (a critical mail at once, the digest of the minute, the digest SIGTERM flushes) within about
+# a minute: examples/demo/demo.sh.
 demo: build
 	$(BIN) check -c examples/tayori.toml
 	$(BIN) test -c examples/tayori.toml testdata/corpus/Linux_2k.log testdata/corpus/OpenSSH_2k.log testdata/corpus/Apache_2k.log
+	examples/demo/demo.sh $(BIN)
 
 clean:
 	rm -rf bin

@@ -16,7 +16,7 @@ const (
 	DefaultSubject  = "tayori report"
 	DefaultStateDir = "/var/lib/tayori"
 	DefaultBatch    = 5 * time.Second
-	DefaultRescan   = 10 * time.Second
+	DefaultRescan   = time.Second
 	DefaultMaxLine  = 64 << 10
 	DefaultMaxLines = 1000
 )

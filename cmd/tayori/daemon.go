@@ -56,6 +56,7 @@ type daemon struct {
 	instance string
 	flushSeq uint64
 	offsets  map[string]tailer.Position
+	resumed  time.Time // when the positions the next tailer starts from were current; zero at a first start
 	dirty    bool
 	lastSave time.Time
 	dec      classify.Decision
@@ -93,6 +94,7 @@ func newDaemon(confPath string, cfg *config.Config, log *slog.Logger, stdout io.
 	for _, p := range st.Offsets {
 		d.offsets[p.Path] = p
 	}
+	d.resumed = st.SavedAt
 	since := st.SavedAt
 	if since.IsZero() {
 		since = time.Now()
@@ -286,8 +288,16 @@ func (d *daemon) startTailer() error {
 	for _, p := range d.offsets {
 		saved = append(saved, p)
 	}
+	// Files that appeared while no tailer ran are new: read them from their start, not their end
+	// (found by internal/e2e TestRestartReadsFileCreatedWhileDown and, for the tailer restarted by
+	// a reload, TestReloadKeepsUnreadLines). The margin covers files created shortly before the
+	// positions were taken that the last tailer had not seen yet.
+	var since time.Time
+	if !d.resumed.IsZero() {
+		since = d.resumed.Add(-2 * d.cfg.Sources.Rescan)
+	}
 	t, err := tailer.New(tailer.Config{Patterns: d.cfg.Sources.Files, Rescan: d.cfg.Sources.Rescan,
-		MaxLine: d.cfg.Sources.MaxLine, Logger: d.log}, saved)
+		MaxLine: d.cfg.Sources.MaxLine, Logger: d.log, OpenPositions: true, Since: since}, saved)
 	if err != nil {
 		return err
 	}
@@ -316,6 +326,13 @@ func (d *daemon) stopTailer() {
 }
 
 func (d *daemon) add(l tailer.Line) {
+	if l.Text == nil {
+		// Where the tailer starts reading a file it follows from now on: saved so that a
+		// restart resumes the file there even if none of its lines is read before.
+		d.offsets[l.Source] = l.Pos
+		d.dirty = true
+		return
+	}
 	d.cfg.Table.Classify(l.Text, &d.dec)
 	d.ledger.Add(&d.dec)
 	d.offsets[l.Source] = l.Pos
@@ -377,6 +394,10 @@ func (d *daemon) tick(now time.Time) {
 	if d.dirty && now.Sub(d.lastSave) >= saveEvery {
 		if err := d.save(); err != nil {
 			d.log.Error("cannot save state", "err", err)
+			// Try again in saveEvery, not at once: nextWake counts from lastSave, so a save that
+			// keeps failing (disk full, state file unwritable) made the loop retry and log as
+			// fast as it could (found by internal/e2e TestStateSaveFailure).
+			d.lastSave = now
 		}
 	}
 }
@@ -475,6 +496,7 @@ func (d *daemon) reload() {
 	if err := d.save(); err != nil {
 		d.log.Error("cannot save state", "err", err)
 	}
+	d.resumed = time.Now() // files created since the old tailer's last look are read from their start
 	if err := d.startTailer(); err != nil {
 		d.log.Error("cannot follow the sources", "err", err)
 	}
