@@ -27,6 +27,10 @@ type splitter struct {
 	max   int
 	carry []byte // first bytes (at most max+1) of the incomplete line
 	n     int64  // length of the incomplete line so far, skipped bytes included
+	// lend: a line that lies whole in the buffer being fed is passed on as a view of it, not a
+	// copy; the receiver must be done with it when emit returns (ReadLines).
+	lend bool
+	join []byte // reused for a line that spans two reads, when lending
 }
 
 // feed splits p, calling emit for each line completed in p. text is owned by
@@ -42,9 +46,16 @@ func (s *splitter) feed(p []byte, emit func(text []byte, end int) error) error {
 		}
 		seg := p[start : start+i]
 		var text []byte
-		if s.n == 0 {
+		switch {
+		case s.lend && s.n == 0 && len(seg) <= s.max:
+			text = seg
+		case s.lend && s.n+int64(len(seg)) <= int64(s.max):
+			s.join = append(append(s.join[:0], s.carry...), seg...)
+			text = s.join
+			s.reset()
+		case s.n == 0:
 			text = s.own(nil, seg, int64(len(seg)))
-		} else {
+		default:
 			text = s.own(s.carry, seg, s.n+int64(len(seg)))
 			s.reset()
 		}
@@ -126,11 +137,14 @@ func (s *splitter) own(a, b []byte, total int64) []byte {
 // passed on too. Line.Pos.Path is source and Pos.Offset counts the bytes read
 // through the line. A maxLine of 0 means DefaultMaxLine. It returns the first
 // error from r (other than io.EOF) or from fn.
+//
+// Unlike a Tailer's lines, Line.Text is lent: it is valid only until fn returns (copy it to keep it),
+// so reading allocates nothing per line.
 func ReadLines(r io.Reader, source string, maxLine int, fn func(Line) error) error {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	s := splitter{max: maxLine}
+	s := splitter{max: maxLine, lend: true}
 	buf := make([]byte, readSize)
 	var off int64
 	emit := func(text []byte, end int) error {

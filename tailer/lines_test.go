@@ -85,20 +85,47 @@ func TestReadLinesErrors(t *testing.T) {
 	}
 }
 
-// TestLinesOwned checks that a line's Text is not overwritten by later reads.
-func TestLinesOwned(t *testing.T) {
-	in := bytes.Repeat([]byte("0123456789abcdef\n"), 20000) // several reads
+// TestReadLinesLends checks that ReadLines hands each line over correctly, lines spanning two reads
+// included, without allocating a line at a time.
+func TestReadLinesLends(t *testing.T) {
+	in := bytes.Repeat([]byte("0123456789abcdef\n"), 20000) // several reads; some lines span two
+	n := 0
+	allocs := testing.AllocsPerRun(1, func() {
+		n = 0
+		if err := ReadLines(bytes.NewReader(in), "src", 0, func(l Line) error {
+			if string(l.Text) != "0123456789abcdef" {
+				t.Fatalf("line %d is %q", n, l.Text)
+			}
+			n++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 20000 {
+		t.Fatalf("%d lines, want 20000", n)
+	}
+	if allocs > 20 {
+		t.Errorf("%v allocations for 20000 lines: lines are copied", allocs)
+	}
+}
+
+// TestTailerLinesOwned checks that the splitter a Tailer uses hands out copies: a line's Text is not
+// overwritten when the read buffer is reused.
+func TestTailerLinesOwned(t *testing.T) {
+	s := splitter{max: DefaultMaxLine}
+	buf := []byte("first\nsec")
 	var got [][]byte
-	if err := ReadLines(bytes.NewReader(in), "src", 0, func(l Line) error {
-		got = append(got, l.Text)
-		return nil
-	}); err != nil {
+	emit := func(text []byte, _ int) error { got = append(got, text); return nil }
+	if err := s.feed(buf, emit); err != nil {
 		t.Fatal(err)
 	}
-	for i, l := range got {
-		if string(l) != "0123456789abcdef" {
-			t.Fatalf("line %d changed to %q", i, l)
-		}
+	copy(buf, "XXXXXXXXXX")
+	if err := s.feed([]byte("ond\n"), emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got[0]) != "first" || string(got[1]) != "second" {
+		t.Errorf("got %q", got)
 	}
 }
 
