@@ -24,9 +24,9 @@ unit:
 	$(GO) test -count=1 ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./classify
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config
-	$(GO) test -run '^$$' -fuzz '^FuzzConvertTenshi$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./classify
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzConvertTenshi$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./config
 
 # Go benchmarks (ns/op is ns per line for Classify and Add), then the whole-process benchmark on a
 # generated 1,000,000-line corpus, with the reference tenshi for comparison when it is installed.
