@@ -81,3 +81,25 @@ func (f fastPath) match(b []byte) bool {
 	}
 	return false
 }
+
+// anchoredPrefix returns the literal every match of pattern starts the line with (a pattern that
+// begins "^literal", case-sensitively), or nil. A candidate rule whose prefix the line lacks is
+// refused with a byte comparison instead of a run of the regex engine.
+func anchoredPrefix(pattern string) []byte {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+		return nil
+	}
+	lit := re.Sub[1]
+	for lit.Op == syntax.OpCapture {
+		lit = lit.Sub[0]
+	}
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 {
+		return nil
+	}
+	return []byte(string(lit.Rune))
+}

@@ -133,6 +133,22 @@ func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
 	}
 }
 
+func TestAnchoredPrefix(t *testing.T) {
+	for p, want := range map[string]string{
+		`^sshd\[[0-9]+\]: Accepted`: "sshd[",
+		`^(cron)\[`:                 "cron", // the capture ends the literal; a shorter prefix is still a prefix
+		`^abc`:                      "abc",
+		`abc`:                       "",
+		`(?i)^abc`:                  "",
+		`^(?:a|b)c`:                 "",
+		`^$`:                        "",
+	} {
+		if got := string(anchoredPrefix(p)); got != want {
+			t.Errorf("anchoredPrefix(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
+
 func TestWindowPicksTheRarestPiece(t *testing.T) {
 	for lit, want := range map[string]string{
 		"]: accepted publickey for ": "ublickey",

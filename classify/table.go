@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -84,6 +85,7 @@ type Table struct {
 	mask     []byte
 	pre      *prefilter // nil: walk every rule (the reference behaviour, kept for tests)
 	fast     []fastPath // per rule: a byte comparison that decides the match, when one exists
+	prefix   [][]byte   // per rule: the literal a match must start the line with, or nil
 }
 
 // New compiles rules in order. It checks every rule and returns all problems at once, joined with
@@ -131,10 +133,12 @@ func New(rules []Rule, opts Options) (*Table, error) {
 	}
 	t.pre = buildPrefilter(rules)
 	t.fast = make([]fastPath, len(rules))
+	t.prefix = make([][]byte, len(rules))
 	for i, r := range rules {
 		if t.res[i].NumSubexp() == 0 {
 			t.fast[i] = fastPathOf(r.Pattern)
 		}
+		t.prefix[i] = anchoredPrefix(r.Pattern)
 	}
 	return t, nil
 }
@@ -245,6 +249,9 @@ func (t *Table) matchLinear(msg []byte, d *Decision) {
 // try tests rule i on msg and, when it matches, records the decision. The regex runs once: positions
 // are asked for only when the rule needs them (masking, or a repeat's count).
 func (t *Table) try(i int, msg []byte, d *Decision) bool {
+	if p := t.prefix[i]; p != nil && !bytes.HasPrefix(msg, p) {
+		return false
+	}
 	re := t.res[i]
 	kind := t.rules[i].Kind
 	if re.NumSubexp() == 0 || kind == Trash && !t.opts.MaskTrash {
