@@ -389,27 +389,21 @@ func userNames() [][]byte {
 func remoteHost(r *rng) []byte {
 	a, b, c, d := r.between(1, 223), r.intn(256), r.intn(256), r.between(1, 254)
 	var out []byte
+	dashed := func(prefix, suffix string) {
+		out = append(out, prefix...)
+		for i, n := range []int{a, b, c, d} {
+			if i > 0 {
+				out = append(out, '-')
+			}
+			out = strconv.AppendInt(out, int64(n), 10)
+		}
+		out = append(out, suffix...)
+	}
 	switch r.intn(4) {
 	case 0:
-		out = append(out, "host-"...)
-		out = strconv.AppendInt(out, int64(a), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(b), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(c), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(d), 10)
-		out = append(out, ".dyn.example.net"...)
+		dashed("host-", ".dyn.example.net")
 	case 1:
-		out = append(out, "ec2-"...)
-		out = strconv.AppendInt(out, int64(a), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(b), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(c), 10)
-		out = append(out, '-')
-		out = strconv.AppendInt(out, int64(d), 10)
-		out = append(out, ".compute-1.example.com"...)
+		dashed("ec2-", ".compute-1.example.com")
 	case 2:
 		out = append(out, []string{"mail", "mx", "smtp", "ns1", "ns2", "www"}[r.intn(6)]...)
 		out = append(out, '.')
