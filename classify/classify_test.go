@@ -162,6 +162,8 @@ func TestRsyslogRepeat(t *testing.T) {
 	}{
 		{"sshd[7]: message repeated 3 times: [ Failed password for root]", Matched, "sshd: Failed password for _", 3},
 		{"sshd[7]: message repeated 3 times: [Failed password for root]", Matched, "sshd: Failed password for _", 3},
+		{"sshd[7]: message repeated 3 times: [ Failed password for root]\r", Matched, "sshd: Failed password for _", 3},
+		{"sshd[7]: message repeated 3 times: [", Unmatched, "", 1},
 		{"sshd[7]: message repeated 0 times: [ Failed password for root]", Unmatched, "", 1},
 		{"sshd[7]: message repeated 3 times: [ Failed password for root", Unmatched, "", 1}, // unclosed
 		{"sshd[7]: Failed password for message repeated 3 times: [ x]", Matched, "sshd: Failed password for _ repeated 3 times: [ x]", 1},

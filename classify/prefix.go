@@ -120,10 +120,14 @@ func rsyslogRepeat(dst, msg []byte) ([]byte, int, bool) {
 		i++
 	}
 	const times = " times: ["
-	if i == start || n == 0 || !bytes.HasPrefix(msg[i:], []byte(times)) || msg[len(msg)-1] != ']' {
+	end := len(msg)
+	if msg[end-1] == '\r' { // a CRLF file: the line kept its CR
+		end--
+	}
+	if i == start || n == 0 || !bytes.HasPrefix(msg[i:], []byte(times)) || end <= i+len(times) || msg[end-1] != ']' {
 		return dst, 0, false
 	}
-	text := msg[i+len(times) : len(msg)-1]
+	text := msg[i+len(times) : end-1]
 	dst = append(dst, msg[:w]...)
 	if len(text) == 0 || text[0] != ' ' {
 		dst = append(dst, ' ')
