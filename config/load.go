@@ -111,6 +111,9 @@ type mailTOML struct {
 	TLS          string   `toml:"tls"`
 	Username     string   `toml:"username"`
 	PasswordFile string   `toml:"password_file"`
+	CAFile       string   `toml:"ca_file"`
+	RetryMin     string   `toml:"retry_min"`
+	RetryMax     string   `toml:"retry_max"`
 	Sendmail     string   `toml:"sendmail"`
 	Dir          string   `toml:"dir"`
 	Stdout       bool     `toml:"stdout"`
@@ -517,7 +520,8 @@ func (l *loader) sources(file string, s *sourcesTOML) {
 
 func (l *loader) mail(file string, m *mailTOML) {
 	out := &l.cfg.Mail
-	*out = Mail{Server: "localhost:25", Timeout: 30 * time.Second, TLS: "opportunistic", Batch: DefaultBatch}
+	*out = Mail{Server: "localhost:25", Timeout: 30 * time.Second, TLS: "opportunistic", Batch: DefaultBatch,
+		RetryMin: 10 * time.Second, RetryMax: 10 * time.Minute}
 	if m == nil {
 		return
 	}
@@ -528,13 +532,14 @@ func (l *loader) mail(file string, m *mailTOML) {
 			out.Server += ":25"
 		}
 	}
-	out.Helo, out.Username, out.PasswordFile = m.Helo, m.Username, m.PasswordFile
+	out.Helo, out.Username, out.PasswordFile, out.CAFile = m.Helo, m.Username, m.PasswordFile, m.CAFile
 	out.Sendmail, out.Dir, out.Stdout = m.Sendmail, m.Dir, m.Stdout
 	for _, d := range []struct {
 		text string
 		dst  *time.Duration
 		key  string
-	}{{m.Timeout, &out.Timeout, "timeout"}, {m.Batch, &out.Batch, "batch"}} {
+	}{{m.Timeout, &out.Timeout, "timeout"}, {m.Batch, &out.Batch, "batch"}, {m.RetryMin, &out.RetryMin, "retry_min"},
+		{m.RetryMax, &out.RetryMax, "retry_max"}} {
 		if d.text == "" {
 			continue
 		}
@@ -544,6 +549,9 @@ func (l *loader) mail(file string, m *mailTOML) {
 			continue
 		}
 		*d.dst = v
+	}
+	if out.RetryMax < out.RetryMin {
+		l.fail(file, src.keyLine("retry_max"), "mail.retry_max", "", "retry_max (%v) is shorter than retry_min (%v)", out.RetryMax, out.RetryMin)
 	}
 	switch m.TLS {
 	case "":

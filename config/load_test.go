@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tayori-dev/tayori/classify"
 	"github.com/tayori-dev/tayori/queue"
@@ -277,4 +278,31 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+func TestMailSettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(write(t, dir, "m.toml", `[mail]
+server = "mx.example.org"
+tls = "required"
+ca_file = "/etc/tayori/ca.pem"
+retry_min = "30s"
+retry_max = "1h"
+batch = "2s"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mail
+	if m.Server != "mx.example.org:25" || m.TLS != "required" || m.CAFile != "/etc/tayori/ca.pem" ||
+		m.RetryMin != 30*time.Second || m.RetryMax != time.Hour || m.Batch != 2*time.Second {
+		t.Errorf("mail %+v", m)
+	}
+	d, err := Load(write(t, dir, "d.toml", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Mail.RetryMin != 10*time.Second || d.Mail.RetryMax != 10*time.Minute || d.Sources.Rescan != time.Second {
+		t.Errorf("defaults %+v %+v", d.Mail, d.Sources)
+	}
 }

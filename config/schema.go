@@ -81,6 +81,9 @@ type Mail struct {
 	TLS          string // "opportunistic", "required", "implicit" or "none"
 	Username     string
 	PasswordFile string
+	CAFile       string        // PEM certificates trusted for the server instead of the system's
+	RetryMin     time.Duration // first wait after a failed delivery; it doubles up to RetryMax
+	RetryMax     time.Duration
 	Sendmail     string // deliver through this sendmail binary instead of SMTP
 	Dir          string // deliver into this directory instead (demos, tests)
 	Stdout       bool   // print reports on standard output instead

@@ -147,7 +147,8 @@ func (d *daemon) openBoxes(cfg *config.Config) (map[string]*outbox, error) {
 		return nil, err
 	}
 	open := func(dir string, dl mailer.Deliverer) (*outbox, error) {
-		box, err := mailer.Open(dir, mailer.Options{Deliverer: dl, Logger: d.log, Hold: true})
+		box, err := mailer.Open(dir, mailer.Options{Deliverer: dl, Logger: d.log, Hold: true,
+			Backoff: mailer.Backoff{Base: cfg.Mail.RetryMin, Cap: cfg.Mail.RetryMax}})
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +203,7 @@ func deliverer(m config.Mail, stdout io.Writer) (mailer.Deliverer, error) {
 	tlsMode := map[string]mailer.TLSMode{"opportunistic": mailer.TLSOpportunistic, "required": mailer.TLSRequired,
 		"implicit": mailer.TLSImplicit, "none": mailer.TLSNone}[m.TLS]
 	return mailer.NewSMTP(mailer.SMTPConfig{Addr: m.Server, HELO: m.Helo, Timeout: m.Timeout, TLS: tlsMode,
-		Username: m.Username, PasswordFile: m.PasswordFile})
+		Username: m.Username, PasswordFile: m.PasswordFile, CAFile: m.CAFile})
 }
 
 func safeName(s string) string {
