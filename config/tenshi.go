@@ -944,9 +944,9 @@ func (c *tenshiConv) render() []byte {
 	o.blank()
 	o.line("", "# tenshi reads rsyslog's \"message repeated N times: [ ... ]\" lines as they are; true counts them as N lines.")
 	o.line("", "rsyslog_repeats = false")
-	o.line("", "# tenshi keeps every distinct line of a host; tayori's default keeps 1000 per host per queue and")
-	o.line("", "# counts the rest as one entry. 0 keeps them all, as tenshi did; set a cap to bound memory.")
-	o.line("", "max_lines_per_host = 0")
+	o.line("", "# tenshi keeps every distinct line of a host; tayori keeps this many per host per queue (its")
+	o.line("", "# default is 1000) and counts the rest as one entry, so that memory stays bounded.")
+	o.line("", "max_lines_per_host = 100000")
 	c.renderTable(&o, "[sources]", secSources, nil)
 	c.renderTable(&o, "[mail]", secMail, []tableDefault{
 		{"timeout", strconv.Quote(strconv.Itoa(tenshiMailTimeout) + "s"), "tenshi's default mail timeout: the configuration has no \"set mailtimeout\""},

@@ -32,9 +32,9 @@ go run ./internal/tenshiref/cmd/logcheckconf -level server > "$out/logcheck.conf
 for set in logcheck debian; do
 	if [ -s "$out/$set.conf" ] && grep -q '^set mailserver' "$out/$set.conf"; then
 		"$bin" convert "$out/$set.conf" > "$out/$set.toml"
-		# convert keeps every distinct line, as tenshi does; tayori runs with its default cap on
-		# distinct lines per host per queue (the catch-all queue sees ~1M unique lines here).
-		sed -i 's/^max_lines_per_host = 0$/max_lines_per_host = 1000/' "$out/$set.toml"
+		# convert keeps up to 100,000 distinct lines per host per queue, close to tenshi's "all"; tayori
+		# runs with its default cap (the catch-all queue sees ~1M unique lines here).
+		sed -i 's/^max_lines_per_host = .*/max_lines_per_host = 1000/' "$out/$set.toml"
 		"$bin" check -c "$out/$set.toml"
 	fi
 done

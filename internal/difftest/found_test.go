@@ -9,11 +9,11 @@ import (
 // Differences from tenshi that the differential tests found, fixed since, each kept as the smallest
 // case that showed it; and (at the end) three more that tayori keeps on purpose.
 
-// TestBugMaxLinesPerHost: tenshi keeps every distinct line of a host in a queue. tayori keeps
-// settings.max_lines_per_host (1000 unless set) and counts the rest under one "[tayori: other lines
-// beyond the per-host limit]" entry; `tayori convert` does not lift the cap, so a converted
-// configuration loses lines tenshi reports. Seen on Debian's rules × Apache_2k (1461 distinct
-// unprefixed lines) and logcheck × Linux_2k and OpenSSH_2k (1927 and 1349 lines in misc).
+// TestConvertKeepsEveryDistinctLine: tenshi keeps every distinct line of a host in a queue. tayori
+// keeps settings.max_lines_per_host (1000 unless set) and counts the rest under one "[tayori: other
+// lines beyond the per-host limit]" entry. `tayori convert` used to keep that default, so a converted
+// configuration lost lines tenshi reports (seen on Debian's rules × Apache_2k, 1461 distinct
+// unprefixed lines, and logcheck × Linux_2k and OpenSSH_2k); it now writes a cap of 100,000.
 func TestConvertKeepsEveryDistinctLine(t *testing.T) {
 	s := prepareSmall(t, "set queue report tenshi@localhost root@localhost [now]\nreport ^msg \\d+$\n")
 	var input strings.Builder
