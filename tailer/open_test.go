@@ -1,6 +1,7 @@
 package tailer
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -63,6 +64,41 @@ func TestSince(t *testing.T) {
 			writeFile(t, path, "a\nb\n")
 			_, got := startTailer(t, Config{Patterns: []string{path}, Since: tt.since}, nil)
 			checkTexts(t, "startup", got, tt.want...)
+		})
+	}
+}
+
+// TestFinalPoll: with FinalPoll, lines written after the last poll arrive before Run returns (a
+// stopping daemon counts them); without it they wait for the next start.
+func TestFinalPoll(t *testing.T) {
+	for _, final := range []bool{false, true} {
+		t.Run(fmt.Sprint("FinalPoll=", final), func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "a.log")
+			writeFile(t, p, "old\n")
+			h, _ := startTailer(t, Config{Patterns: []string{p}, FinalPoll: final}, nil)
+			appendFile(t, p, "one\ntwo\n")
+			h.once.Do(h.cancel) // stop here, taking lines until Run returns
+			var got []string
+			for done := false; !done; {
+				select {
+				case l := <-h.out:
+					got = append(got, string(l.Text))
+				case err := <-h.done:
+					if err != nil {
+						t.Fatalf("Run: %v", err)
+					}
+					done = true
+				case <-time.After(pollTimeout):
+					t.Fatal("Run did not return")
+				}
+			}
+			var want []string
+			if final {
+				want = []string{"one", "two"}
+			}
+			if !equal(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
 		})
 	}
 }

@@ -73,6 +73,10 @@ type Config struct {
 	// then knows every followed file, including those no line was read from
 	// yet, and a restart resumes them instead of starting at their end.
 	OpenPositions bool
+	// FinalPoll makes Run read the files once more after ctx is done, before it returns, so that a
+	// stopping daemon counts the lines written since the last poll; the receiver must keep taking
+	// lines until Run returns.
+	FinalPoll bool
 	// Since, when set, is when the saved positions were taken. At startup, a
 	// file without a saved position that was created after Since (it appeared
 	// while the caller was stopped) is read from its beginning, not its end.
@@ -89,6 +93,7 @@ type Tailer struct {
 	maxLine       int
 	rotateWait    int64 // in ticks
 	openPositions bool
+	finalPollOn   bool
 	since         time.Time
 	waker         Waker
 	log           *slog.Logger
@@ -119,6 +124,7 @@ func New(cfg Config, saved []Position) (*Tailer, error) {
 	t := &Tailer{
 		maxLine:       cfg.MaxLine,
 		openPositions: cfg.OpenPositions,
+		finalPollOn:   cfg.FinalPoll,
 		since:         cfg.Since,
 		waker:         cfg.Waker,
 		log:           cfg.Logger,
@@ -206,6 +212,7 @@ func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
 	for {
 		more, err := t.poll(ctx)
 		if ctx.Err() != nil {
+			t.finalPoll()
 			return nil
 		}
 		if err != nil {
@@ -215,9 +222,27 @@ func (t *Tailer) Run(ctx context.Context, out chan<- Line) error {
 			continue
 		}
 		if err := t.waker.Wait(ctx); err != nil {
+			t.finalPoll()
 			return nil
 		}
 		t.tick++
+	}
+}
+
+// finalPollTimeout bounds the last read of a stopping Tailer.
+const finalPollTimeout = 5 * time.Second
+
+// finalPoll reads, once more, what the files hold now, when Config.FinalPoll asks for it: a daemon
+// that stops or reloads then counts the lines written since the last poll. The receiver must keep
+// taking lines until Run returns; the poll gives up after finalPollTimeout.
+func (t *Tailer) finalPoll() {
+	if !t.finalPollOn {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), finalPollTimeout)
+	defer cancel()
+	if _, err := t.poll(ctx); err != nil && ctx.Err() == nil {
+		t.log.Warn("last read before stopping failed", "err", err)
 	}
 }
 

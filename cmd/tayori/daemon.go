@@ -298,7 +298,8 @@ func (d *daemon) startTailer() error {
 		since = d.resumed.Add(-2 * d.cfg.Sources.Rescan)
 	}
 	t, err := tailer.New(tailer.Config{Patterns: d.cfg.Sources.Files, Rescan: d.cfg.Sources.Rescan,
-		MaxLine: d.cfg.Sources.MaxLine, Logger: d.log, OpenPositions: true, Since: since}, saved)
+		MaxLine: d.cfg.Sources.MaxLine, Logger: d.log, OpenPositions: true, Since: since,
+		FinalPoll: true}, saved)
 	if err != nil {
 		return err
 	}
@@ -309,12 +310,21 @@ func (d *daemon) startTailer() error {
 	return nil
 }
 
-// stopTailer stops the tailer and takes in every line it had already sent.
+// stopTailer stops the tailer and takes in every line it sends until it returns: the lines it had
+// already read and those of its last look at the files.
 func (d *daemon) stopTailer() {
 	d.stopTail()
-	err := <-d.tailEnd
-	if err != nil && !errors.Is(err, context.Canceled) {
-		d.log.Warn("tailer stopped", "err", err)
+	for {
+		select {
+		case l := <-d.lines:
+			d.add(l)
+			continue
+		case err := <-d.tailEnd:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Warn("tailer stopped", "err", err)
+			}
+		}
+		break
 	}
 	for {
 		select {

@@ -186,3 +186,20 @@ func TestSystemdNotify(t *testing.T) {
 	e.checkExact(false)
 	t.Logf("notifications: %s", strings.ReplaceAll(fmt.Sprintf("%q", all), `\n`, " "))
 }
+
+// TestTerminateReadsLastLines: lines written just before SIGTERM, after the tailer's last poll, are
+// read before the terminating flush, not left for the next start. The rescan is an hour, so only the
+// last read at stopping can see them.
+func TestTerminateReadsLastLines(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env) string {
+		return strings.Replace(baseConfig(e, "0 0 1 1 *"), `rescan = "100ms"`, `rescan = "1h"`, 1)
+	})
+	a := e.newLog("late.log", "late")
+	e.start()
+	e.waitOpen(a.path)
+	a.digest(40, "written just before SIGTERM")
+	e.stop()
+	lines, mails := e.checkExact(false)
+	t.Logf("%d lines written after the last poll, counted exactly once in %d mails at SIGTERM", lines, mails)
+}
