@@ -103,6 +103,10 @@ func (l *Ledger) Restore(s *Snapshot) (dropped int) {
 		if !qs.Since.IsZero() {
 			dg.since = qs.Since
 		}
+		if len(qs.Hosts) > 0 && len(dg.hosts) == 0 {
+			// Restored lines are pending from now: a "now" queue's batching window starts again.
+			dg.firstAt = l.settings.Now()
+		}
 		for h, es := range qs.Hosts {
 			hl := &hostLines{index: map[string]int{}}
 			sort.Slice(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })

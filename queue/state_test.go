@@ -89,6 +89,23 @@ func TestClearSetsTheNextReportStart(t *testing.T) {
 	}
 }
 
+// A restored queue is pending: its batching window starts at the restore, so a "now" queue is mailed.
+func TestRestoredQueueIsPending(t *testing.T) {
+	rules := []classify.Rule{{Kind: classify.Match, Pattern: `.`, Targets: targets("crit")}}
+	before := feed(t, rules, []Spec{{Name: "crit"}}, Settings{}, "Jan  1 00:00:00 h x")
+	restoredAt := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	after, _ := NewLedger([]Spec{{Name: "crit"}}, rules, Settings{Now: func() time.Time { return restoredAt }})
+	after.Restore(before.Snapshot())
+	if got := after.FirstPending("crit"); !got.Equal(restoredAt) {
+		t.Fatalf("first pending %v, want the restore time", got)
+	}
+	now, _ := ParseSchedule("now", time.UTC)
+	tt := NewTimetable([]string{"crit"}, []Schedule{now}, time.Second, restoredAt)
+	if due := tt.Due(restoredAt.Add(time.Second), after); len(due) != 1 {
+		t.Errorf("restored now queue not due: %v", due)
+	}
+}
+
 func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "state.json")
