@@ -23,13 +23,21 @@ type fastPath struct {
 	lit  []byte
 }
 
-// fastPathOf recognises the patterns a plain byte comparison decides exactly.
-func fastPathOf(pattern string) fastPath {
+// syntaxTree parses a rule's pattern as regexp.Compile does, simplified; nil if it does not parse. New
+// parses each pattern once and gives the tree to every analysis below.
+func syntaxTree(pattern string) *syntax.Regexp {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
+		return nil
+	}
+	return re.Simplify()
+}
+
+// fastPathOf recognises the patterns a plain byte comparison decides exactly.
+func fastPathOf(re *syntax.Regexp) fastPath {
+	if re == nil {
 		return fastPath{}
 	}
-	re = re.Simplify()
 	subs := []*syntax.Regexp{re}
 	if re.Op == syntax.OpConcat {
 		subs = re.Sub
@@ -82,16 +90,11 @@ func (f fastPath) match(b []byte) bool {
 	return false
 }
 
-// anchoredPrefix returns the literal every match of pattern starts the line with (a pattern that
+// anchoredPrefix returns the literal every match of a pattern starts the line with (a pattern that
 // begins "^literal", case-sensitively), or nil. A candidate rule whose prefix the line lacks is
 // refused with a byte comparison instead of a run of the regex engine.
-func anchoredPrefix(pattern string) []byte {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
-		return nil
-	}
-	re = re.Simplify()
-	if re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
+func anchoredPrefix(re *syntax.Regexp) []byte {
+	if re == nil || re.Op != syntax.OpConcat || len(re.Sub) < 2 || re.Sub[0].Op != syntax.OpBeginText {
 		return nil
 	}
 	lit := re.Sub[1]

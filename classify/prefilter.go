@@ -100,13 +100,12 @@ func (s *scratch) reset(t *Table) {
 
 // literalClauses returns the clauses every match of pattern satisfies whose literals are long enough
 // to select; buildPrefilter keeps the most selective few.
-func literalClauses(pattern string) [][]string {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
+func literalClauses(re *syntax.Regexp) [][]string {
+	if re == nil {
 		return nil
 	}
 	var keep [][]string
-	for _, c := range required(re.Simplify()) {
+	for _, c := range required(re) {
 		if minLen(c) >= minLiteral {
 			keep = append(keep, c)
 		}
@@ -225,7 +224,7 @@ func foldASCII(s string) string {
 }
 
 // buildPrefilter compiles the rules' literal clauses into one automaton.
-func buildPrefilter(rules []Rule) *prefilter {
+func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 	n := len(rules)
 	p := &prefilter{rest: make([][][]int32, n), keyed: make([]bool, n), gate: make([]bool, n), parent: make([]int32, n)}
 	clauses := make([][][]string, n)
@@ -234,7 +233,7 @@ func buildPrefilter(rules []Rule) *prefilter {
 		if r.Kind == HostGroup {
 			continue // hosts are not scanned: host groups are evaluated directly
 		}
-		clauses[i] = literalClauses(r.Pattern)
+		clauses[i] = literalClauses(trees[i])
 		seen := map[string]bool{}
 		for _, c := range clauses[i] {
 			for _, l := range c {

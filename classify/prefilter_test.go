@@ -143,7 +143,7 @@ func TestAnchoredPrefix(t *testing.T) {
 		`^(?:a|b)c`:                 "",
 		`^$`:                        "",
 	} {
-		if got := string(anchoredPrefix(p)); got != want {
+		if got := string(anchoredPrefix(syntaxTree(p))); got != want {
 			t.Errorf("anchoredPrefix(%q) = %q, want %q", p, got, want)
 		}
 	}
@@ -175,7 +175,7 @@ func TestLiteralClauses(t *testing.T) {
 		`a{0,3}bcd`:           `[["bcd"]]`,
 	}
 	for p, want := range tests {
-		if got := fmt.Sprintf("%q", literalClauses(p)); strings.ReplaceAll(got, `" "`, `" "`) != want {
+		if got := fmt.Sprintf("%q", literalClauses(syntaxTree(p))); strings.ReplaceAll(got, `" "`, `" "`) != want {
 			t.Errorf("literalClauses(%q) = %s, want %s", p, got, want)
 		}
 	}

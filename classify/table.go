@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -131,15 +132,17 @@ func New(rules []Rule, opts Options) (*Table, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	t.pre = buildPrefilter(rules)
+	trees := make([]*syntax.Regexp, len(rules))
 	t.fast = make([]fastPath, len(rules))
 	t.prefix = make([][]byte, len(rules))
 	for i, r := range rules {
+		trees[i] = syntaxTree(r.Pattern)
 		if t.res[i].NumSubexp() == 0 {
-			t.fast[i] = fastPathOf(r.Pattern)
+			t.fast[i] = fastPathOf(trees[i])
 		}
-		t.prefix[i] = anchoredPrefix(r.Pattern)
+		t.prefix[i] = anchoredPrefix(trees[i])
 	}
+	t.pre = buildPrefilter(rules, trees)
 	return t, nil
 }
 
