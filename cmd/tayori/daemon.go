@@ -179,14 +179,23 @@ func (d *daemon) openBoxes(cfg *config.Config) (map[string]*outbox, error) {
 	return boxes, nil
 }
 
-func (d *daemon) closeBoxes() {
+// distinctBoxes returns each outbox once: the mailed queues share one.
+func (d *daemon) distinctBoxes() []*outbox {
 	seen := map[*outbox]bool{}
+	var boxes []*outbox
 	for _, b := range d.boxes {
 		if !seen[b] {
 			seen[b] = true
-			b.stop()
-			<-b.done
+			boxes = append(boxes, b)
 		}
+	}
+	return boxes
+}
+
+func (d *daemon) closeBoxes() {
+	for _, b := range d.distinctBoxes() {
+		b.stop()
+		<-b.done
 	}
 }
 
@@ -278,7 +287,7 @@ func (d *daemon) save() error {
 		return err
 	}
 	d.dirty, d.lastSave = false, time.Now()
-	for _, b := range d.boxes {
+	for _, b := range d.distinctBoxes() {
 		b.box.Release()
 	}
 	return nil
@@ -524,12 +533,7 @@ func (d *daemon) stop(status string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	seen := map[*outbox]bool{}
-	for _, b := range d.boxes {
-		if seen[b] {
-			continue
-		}
-		seen[b] = true
+	for _, b := range d.distinctBoxes() {
 		if err := b.box.Flush(ctx); err != nil {
 			d.log.Warn("reports not delivered yet stay in the outbox for the next start", "err", err)
 		}
