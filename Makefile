@@ -25,6 +25,7 @@ unit:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./classify
+	$(GO) test -run '^$$' -fuzz '^FuzzDFA$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./classify
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzConvertTenshi$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./config
 

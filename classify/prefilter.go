@@ -1,10 +1,12 @@
 package classify
 
 import (
+	"bytes"
 	"regexp/syntax"
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The prefilter keeps first-match-in-order semantics while trying only the rules that can match a line.
@@ -29,8 +31,10 @@ const (
 // piece of a literal made of the rarest bytes.
 const commonBytes = " :[]=.-/_,()'0123456789etaoinsrhldcumfpgwybvkxjqz"
 
-// window returns where, in lit, the maxLiteral-byte piece whose bytes are rarest in log text starts.
-func window(lit string) int {
+// window returns where, in lit, the maxLiteral-byte piece to hold in the automaton starts: the piece
+// the fewest literals contain (shared counts, per piece, how many literals hold it), so that a piece
+// found is checked against few literals; among those, the one whose bytes are rarest in log text.
+func window(lit string, shared map[string]int) int {
 	if len(lit) <= maxLiteral {
 		return 0
 	}
@@ -40,17 +44,33 @@ func window(lit string) int {
 		}
 		return len(commonBytes) // rarer than anything ranked
 	}
-	best, bestScore := 0, -1
+	best, bestShared, bestScore := 0, 0, -1
 	for i := 0; i+maxLiteral <= len(lit); i++ {
 		sum := 0
 		for j := i; j < i+maxLiteral; j++ {
 			sum += score(lit[j])
 		}
-		if sum > bestScore {
-			best, bestScore = i, sum
+		n := shared[lit[i:i+maxLiteral]]
+		if bestScore < 0 || n < bestShared || n == bestShared && sum > bestScore {
+			best, bestShared, bestScore = i, n, sum
 		}
 	}
 	return best
+}
+
+// pieceSharing counts, for every maxLiteral-byte piece of the literals, how many literals hold it.
+func pieceSharing(lits []string) map[string]int {
+	shared := map[string]int{}
+	for _, lit := range lits {
+		seen := map[string]bool{}
+		for i := 0; i+maxLiteral <= len(lit); i++ {
+			if w := lit[i : i+maxLiteral]; !seen[w] {
+				seen[w] = true
+				shared[w]++
+			}
+		}
+	}
+	return shared
 }
 
 type prefilter struct {
@@ -63,9 +83,10 @@ type prefilter struct {
 	outs     []int32   // piece ids
 	pieces   [][]piece // per piece: the literals it was cut from
 	postings [][]int32 // per literal: the rules whose primary clause holds it
-	// Per rule: the other clauses (each a list of literal ids, one of which must be in the line),
-	// checked once the scan is over, so that a line visits only primary postings.
-	rest   [][][]int32
+	// Per rule: the other clauses (each a list of folded literals, one of which must be in the line).
+	// They are not in the automaton: a line's walk searches for them only in the candidates it
+	// reaches, so the automaton stays small and a line visits only primary postings.
+	rest   [][][]string
 	keyed  []bool  // per rule: it has a primary clause (else it is always a candidate)
 	gate   []bool  // per rule: a group or host group, never a candidate itself
 	always []int32 // rules that are candidates whatever the line (groups excluded)
@@ -90,12 +111,15 @@ type scratch struct {
 	hits      []int32
 	cands     []int32
 	merged    []int32
+	dfa       []*dfaCache // per rule, built on first use
+	folded    []byte      // the line in lower case, when a clause search needed it
+	foldGen   uint32
 }
 
 func (s *scratch) reset(t *Table) {
 	n, l := len(t.rules), len(t.pre.postings)
 	*s = scratch{t: t, litGen: make([]uint32, l), ruleGen: make([]uint32, n), groupGen: make([]uint32, n),
-		groupPass: make([]bool, n)}
+		groupPass: make([]bool, n), dfa: make([]*dfaCache, n)}
 }
 
 // literalClauses returns the clauses every match of pattern satisfies whose literals are long enough
@@ -226,7 +250,7 @@ func foldASCII(s string) string {
 // buildPrefilter compiles the rules' literal clauses into one automaton.
 func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 	n := len(rules)
-	p := &prefilter{rest: make([][][]int32, n), keyed: make([]bool, n), gate: make([]bool, n), parent: make([]int32, n)}
+	p := &prefilter{rest: make([][][]string, n), keyed: make([]bool, n), gate: make([]bool, n), parent: make([]int32, n)}
 	clauses := make([][][]string, n)
 	shared := map[string]int{}
 	for i, r := range rules {
@@ -279,11 +303,7 @@ func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 				}
 				continue
 			}
-			var alts []int32
-			for _, lit := range clause {
-				alts = append(alts, id(lit))
-			}
-			p.rest[i] = append(p.rest[i], alts)
+			p.rest[i] = append(p.rest[i], clause)
 		}
 		if r.Kind == Group {
 			stack = append(stack, int32(i))
@@ -294,8 +314,9 @@ func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 	// The automaton holds each literal's rarest piece.
 	pids := map[string]int32{}
 	var cut []string
+	sharing := pieceSharing(lits)
 	for l, lit := range lits {
-		off := window(lit)
+		off := window(lit, sharing)
 		w := lit[off:min(off+maxLiteral, len(lit))]
 		pid, ok := pids[w]
 		if !ok {
@@ -458,7 +479,7 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 	}
 	c := sc.cands[:0]
 	for _, r := range sc.hits {
-		if !p.gate[r] && p.restHolds(r, sc) {
+		if !p.gate[r] {
 			c = append(c, r)
 		}
 	}
@@ -510,12 +531,13 @@ func foldByte(c byte) byte {
 	return c
 }
 
-// restHolds reports whether every other clause of rule r has a literal in the line just scanned.
-func (p *prefilter) restHolds(r int32, sc *scratch) bool {
+// restHolds reports whether every other clause of rule r has a literal in msg.
+func (p *prefilter) restHolds(r int32, msg []byte, sc *scratch) bool {
 	for _, alts := range p.rest[r] {
+		folded := sc.fold(msg)
 		ok := false
-		for _, id := range alts {
-			if sc.litGen[id] == sc.gen {
+		for _, lit := range alts {
+			if bytes.Contains(folded, unsafe.Slice(unsafe.StringData(lit), len(lit))) {
 				ok = true
 				break
 			}
@@ -525,6 +547,23 @@ func (p *prefilter) restHolds(r int32, sc *scratch) bool {
 		}
 	}
 	return true
+}
+
+// fold returns msg with ASCII letters in lower case, made once per line.
+func (sc *scratch) fold(msg []byte) []byte {
+	if sc.foldGen == sc.gen {
+		return sc.folded
+	}
+	sc.foldGen = sc.gen
+	f := sc.folded[:0]
+	for _, c := range msg {
+		if c-'A' < 26 {
+			c += 'a' - 'A'
+		}
+		f = append(f, c)
+	}
+	sc.folded = f
+	return f
 }
 
 // groupPasses evaluates group g for the current line, once.
@@ -537,11 +576,11 @@ func (t *Table) groupPasses(g int32, msg []byte, d *Decision) bool {
 	r := &t.rules[g]
 	switch {
 	case r.Kind == HostGroup:
-		ok = t.res[g].Match(d.Host)
-	case t.pre.keyed[g] && (sc.ruleGen[g] != sc.gen || !t.pre.restHolds(g, sc)):
+		ok = t.matches(int(g), d.Host, sc)
+	case t.pre.keyed[g] && (sc.ruleGen[g] != sc.gen || !t.pre.restHolds(g, msg, sc)):
 		ok = false // its literals are not in the line
 	default:
-		ok = t.res[g].Match(msg)
+		ok = t.matches(int(g), msg, sc)
 	}
 	sc.groupGen[g], sc.groupPass[g] = sc.gen, ok
 	return ok

@@ -155,7 +155,7 @@ func TestWindowPicksTheRarestPiece(t *testing.T) {
 		"sshd[":                      "sshd[",
 		"session opened for user ":   "for user",
 	} {
-		off := window(lit)
+		off := window(lit, nil)
 		if got := lit[off:min(off+maxLiteral, len(lit))]; got != want {
 			t.Errorf("window(%q) = %q, want %q", lit, got, want)
 		}

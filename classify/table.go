@@ -87,6 +87,7 @@ type Table struct {
 	pre      *prefilter // nil: walk every rule (the reference behaviour, kept for tests)
 	fast     []fastPath // per rule: a byte comparison that decides the match, when one exists
 	prefix   [][]byte   // per rule: the literal a match must start the line with, or nil
+	dfa      []*dfaProg // per rule: the program its lazy DFA is built from, nil for the fast paths
 }
 
 // New compiles rules in order. It checks every rule and returns all problems at once, joined with
@@ -135,12 +136,16 @@ func New(rules []Rule, opts Options) (*Table, error) {
 	trees := make([]*syntax.Regexp, len(rules))
 	t.fast = make([]fastPath, len(rules))
 	t.prefix = make([][]byte, len(rules))
+	t.dfa = make([]*dfaProg, len(rules))
 	for i, r := range rules {
 		trees[i] = syntaxTree(r.Pattern)
 		if t.res[i].NumSubexp() == 0 {
 			t.fast[i] = fastPathOf(trees[i])
 		}
 		t.prefix[i] = anchoredPrefix(trees[i])
+		if t.fast[i].kind == viaRegex {
+			t.dfa[i] = newDFAProg(r.Pattern)
+		}
 	}
 	t.pre = buildPrefilter(rules, trees)
 	return t, nil
@@ -174,6 +179,19 @@ func (t *Table) Classify(line []byte, d *Decision) {
 	}
 	d.Outcome, d.Text = Unmatched, msg
 	t.match(msg, d)
+}
+
+// matches reports whether rule i's regex matches msg, with its lazy DFA when sc is given.
+func (t *Table) matches(i int, msg []byte, sc *scratch) bool {
+	if sc == nil || t.dfa[i] == nil {
+		return t.res[i].Match(msg)
+	}
+	c := sc.dfa[i]
+	if c == nil {
+		c = newDFACache(t.dfa[i])
+		sc.dfa[i] = c
+	}
+	return c.match(msg, t.res[i])
 }
 
 // stripPrefix finds the line's prefix, sets d.Host and returns the message after it.
@@ -216,11 +234,14 @@ func (t *Table) match(msg []byte, d *Decision) {
 		if int(r) < pos {
 			continue
 		}
+		if p := t.prefix[r]; p != nil && !bytes.HasPrefix(msg, p) || !t.pre.restHolds(r, msg, d.sc) {
+			continue // cannot match, whatever its groups say
+		}
 		if ok, next := t.reachable(r, msg, d); !ok {
 			pos = next
 			continue
 		}
-		if t.try(int(r), msg, d) {
+		if t.try(int(r), msg, d, d.sc) {
 			return
 		}
 	}
@@ -243,15 +264,15 @@ func (t *Table) matchLinear(msg []byte, d *Decision) {
 			}
 			continue
 		}
-		if t.try(i, msg, d) {
+		if t.try(i, msg, d, nil) {
 			return
 		}
 	}
 }
 
-// try tests rule i on msg and, when it matches, records the decision. The regex runs once: positions
-// are asked for only when the rule needs them (masking, or a repeat's count).
-func (t *Table) try(i int, msg []byte, d *Decision) bool {
+// try tests rule i on msg and, when it matches, records the decision. Positions are asked for only
+// when the rule needs them (masking, or a repeat's count); with sc, a lazy DFA answers first.
+func (t *Table) try(i int, msg []byte, d *Decision, sc *scratch) bool {
 	if p := t.prefix[i]; p != nil && !bytes.HasPrefix(msg, p) {
 		return false
 	}
@@ -262,7 +283,7 @@ func (t *Table) try(i int, msg []byte, d *Decision) bool {
 		if f := t.fast[i]; f.kind != viaRegex {
 			ok = f.match(msg)
 		} else {
-			ok = re.Match(msg)
+			ok = t.matches(i, msg, sc)
 		}
 		if !ok {
 			return false
@@ -276,6 +297,9 @@ func (t *Table) try(i int, msg []byte, d *Decision) bool {
 			d.Outcome = Matched
 		}
 		return true
+	}
+	if sc != nil && !t.matches(i, msg, sc) {
+		return false
 	}
 	d.loc = re.FindSubmatchIndex(msg)
 	if d.loc == nil {
