@@ -2,6 +2,7 @@ package classify
 
 import (
 	"bytes"
+	"encoding/binary"
 	"regexp/syntax"
 	"sort"
 	"strings"
@@ -11,31 +12,38 @@ import (
 
 // The prefilter keeps first-match-in-order semantics while trying only the rules that can match a line.
 // Every rule gets, from its parsed regex, up to maxClauses clauses: sets of literals of which every
-// match contains at least one. One Aho–Corasick scan of the message finds the literals present; a rule
-// is a candidate when all its clauses are satisfied (rules without usable literals always are). The
-// table is then walked over candidates only, in order; the groups enclosing a candidate are evaluated
-// (once per line) before it, so a failed group skips its rules exactly as the linear walk does.
+// match contains at least one. The first (primary) clause is found by one scan of the message
+// (grams.go); a rule whose primary clause is present is a candidate (rules without usable literals
+// always are). The table is then walked over candidates only, in order: a candidate's other clauses
+// are searched for when the walk reaches it, and the groups enclosing it are evaluated (once per
+// line) before it, so a failed group skips its rules exactly as the linear walk does.
 //
-// Matching is ASCII-case-insensitive (input bytes are folded), which only adds candidates.
+// Matching is ASCII-case-insensitive (the message is folded), which only adds candidates.
 
 const (
 	maxClauses = 3 // clauses kept per rule: the most selective ones
 	minLiteral = 3 // shorter literals select too little to be worth their postings
-	// maxLiteral caps the pieces of literals the automaton holds; a piece found is checked against
-	// its whole literal in place. A small automaton stays in the CPU's caches (a large one costs a
-	// cache miss a byte) and the check keeps the whole literal's selectivity.
-	maxLiteral = 8
 )
 
 // commonBytes ranks bytes by how often they appear in log text, most common first; window picks the
 // piece of a literal made of the rarest bytes.
 const commonBytes = " :[]=.-/_,()'0123456789etaoinsrhldcumfpgwybvkxjqz"
 
-// window returns where, in lit, the maxLiteral-byte piece to hold in the automaton starts: the piece
+// pieceSize is the length of the piece lit is represented by.
+func pieceSize(lit string) int {
+	for _, n := range gramSizes {
+		if len(lit) >= n {
+			return n
+		}
+	}
+	return len(lit)
+}
+
+// window returns where, in lit, the size-byte piece to hold in the automaton starts: the piece
 // the fewest literals contain (shared counts, per piece, how many literals hold it), so that a piece
 // found is checked against few literals; among those, the one whose bytes are rarest in log text.
-func window(lit string, shared map[string]int) int {
-	if len(lit) <= maxLiteral {
+func window(lit string, size int, shared map[string]int) int {
+	if len(lit) <= size {
 		return 0
 	}
 	score := func(c byte) int {
@@ -45,12 +53,12 @@ func window(lit string, shared map[string]int) int {
 		return len(commonBytes) // rarer than anything ranked
 	}
 	best, bestShared, bestScore := 0, 0, -1
-	for i := 0; i+maxLiteral <= len(lit); i++ {
+	for i := 0; i+size <= len(lit); i++ {
 		sum := 0
-		for j := i; j < i+maxLiteral; j++ {
+		for j := i; j < i+size; j++ {
 			sum += score(lit[j])
 		}
-		n := shared[lit[i:i+maxLiteral]]
+		n := shared[lit[i:i+size]]
 		if bestScore < 0 || n < bestShared || n == bestShared && sum > bestScore {
 			best, bestShared, bestScore = i, n, sum
 		}
@@ -58,13 +66,15 @@ func window(lit string, shared map[string]int) int {
 	return best
 }
 
-// pieceSharing counts, for every maxLiteral-byte piece of the literals, how many literals hold it.
+// pieceSharing counts, for every piece of the literals (of the length each is cut to), how many
+// literals hold it.
 func pieceSharing(lits []string) map[string]int {
 	shared := map[string]int{}
 	for _, lit := range lits {
 		seen := map[string]bool{}
-		for i := 0; i+maxLiteral <= len(lit); i++ {
-			if w := lit[i : i+maxLiteral]; !seen[w] {
+		size := pieceSize(lit)
+		for i := 0; i+size <= len(lit); i++ {
+			if w := lit[i : i+size]; !seen[w] {
 				seen[w] = true
 				shared[w]++
 			}
@@ -74,13 +84,7 @@ func pieceSharing(lits []string) map[string]int {
 }
 
 type prefilter struct {
-	classes [256]uint8 // folded byte → class; 0 = no literal contains it
-	nclass  uint32
-	// delta maps state*nclass+class to the next state, premultiplied by nclass, with outFlag set when
-	// that state has outputs: the scan makes two loads per byte and no multiplication.
-	delta    []uint32
-	outStart []uint32  // per state: range in outs
-	outs     []int32   // piece ids
+	grams    []gramSet // one per piece length, longest first
 	pieces   [][]piece // per piece: the literals it was cut from
 	postings [][]int32 // per literal: the rules whose primary clause holds it
 	// Per rule: the other clauses (each a list of folded literals, one of which must be in the line).
@@ -311,134 +315,53 @@ func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 			p.always = append(p.always, int32(i))
 		}
 	}
-	// The automaton holds each literal's rarest piece.
-	pids := map[string]int32{}
-	var cut []string
+	// Each literal is scanned for by one piece, cut where few literals share it.
 	sharing := pieceSharing(lits)
+	cut := make([][]string, len(gramSizes))
+	pids := make([]map[string]int32, len(gramSizes))
+	type placed struct {
+		size int
+		pid  int32
+	}
+	where := make([]placed, len(lits))
 	for l, lit := range lits {
-		off := window(lit, sharing)
-		w := lit[off:min(off+maxLiteral, len(lit))]
-		pid, ok := pids[w]
-		if !ok {
-			pid = int32(len(cut))
-			pids[w] = pid
-			cut = append(cut, w)
-			p.pieces = append(p.pieces, nil)
+		size := pieceSize(lit)
+		k := 0
+		for gramSizes[k] != size {
+			k++
 		}
-		pc := piece{lit: int32(l), off: int32(off)}
-		if len(w) < len(lit) {
+		w := lit[window(lit, size, sharing):][:size]
+		if pids[k] == nil {
+			pids[k] = map[string]int32{}
+		}
+		pid, ok := pids[k][w]
+		if !ok {
+			pid = int32(len(cut[k]))
+			pids[k][w] = pid
+			cut[k] = append(cut[k], w)
+		}
+		where[l] = placed{k, pid}
+	}
+	base := make([]int32, len(gramSizes))
+	total := 0
+	for k := range gramSizes {
+		base[k] = int32(total)
+		total += len(cut[k])
+		if len(cut[k]) > 0 {
+			p.grams = append(p.grams, newGramSet(gramSizes[k], cut[k], base[k]))
+		}
+	}
+	p.pieces = make([][]piece, total)
+	for l, lit := range lits {
+		k, pid := where[l].size, base[where[l].size]+where[l].pid
+		size := gramSizes[k]
+		pc := piece{lit: int32(l), off: int32(window(lit, size, sharing))}
+		if len(lit) > size {
 			pc.text = lit
 		}
 		p.pieces[pid] = append(p.pieces[pid], pc)
 	}
-	p.build(cut)
 	return p
-}
-
-const outFlag = 1 << 31
-
-// build makes a dense Aho–Corasick DFA over byte classes, with every state's outputs (its own and its
-// suffixes') listed, so that the scan follows one transition per byte and never a failure link.
-func (p *prefilter) build(lits []string) {
-	for _, l := range lits {
-		for i := 0; i < len(l); i++ {
-			if p.classes[l[i]] == 0 {
-				p.nclass++
-				p.classes[l[i]] = uint8(p.nclass)
-			}
-		}
-	}
-	p.nclass++ // class 0 is "in no literal"
-	for c := byte('A'); c <= 'Z'; c++ {
-		p.classes[c] = p.classes[c+'a'-'A']
-	}
-	nc := p.nclass
-	const none = ^uint32(0)
-	total := 1
-	for _, l := range lits {
-		total += len(l)
-	}
-	p.delta = make([]uint32, 0, total*int(nc)) // the trie has at most one state per literal byte
-	newState := func() uint32 {
-		for i := uint32(0); i < nc; i++ {
-			p.delta = append(p.delta, none)
-		}
-		return uint32(len(p.delta))/nc - 1
-	}
-	newState()
-	own := [][]int32{nil}
-	for id, l := range lits {
-		s := uint32(0)
-		for i := 0; i < len(l); i++ {
-			c := uint32(p.classes[l[i]])
-			next := p.delta[s*nc+c]
-			if next == none {
-				next = newState()
-				p.delta[s*nc+c] = next
-				own = append(own, nil)
-			}
-			s = next
-		}
-		own[s] = append(own[s], int32(id))
-	}
-	n := uint32(len(own))
-	fail := make([]uint32, n)
-	order := make([]uint32, 0, n)
-	for c := uint32(0); c < nc; c++ {
-		if t := p.delta[c]; t == none {
-			p.delta[c] = 0
-		} else {
-			fail[t] = 0
-			order = append(order, t)
-		}
-	}
-	for q := 0; q < len(order); q++ {
-		s := order[q]
-		for c := uint32(0); c < nc; c++ {
-			t := p.delta[s*nc+c]
-			if t == none {
-				p.delta[s*nc+c] = p.delta[fail[s]*nc+c]
-				continue
-			}
-			fail[t] = p.delta[fail[s]*nc+c]
-			order = append(order, t)
-		}
-	}
-	// Outputs in BFS order, so that a state's failure target is complete before the state.
-	outs := make([][]int32, n)
-	outs[0] = own[0]
-	for _, s := range order {
-		outs[s] = append(append([]int32(nil), own[s]...), outs[fail[s]]...)
-	}
-	// Number the states breadth first: the shallow states, which nearly every byte visits, then
-	// share the first rows of the table and stay in the CPU caches.
-	renum := make([]uint32, n) // old number → new
-	for i, s := range order {
-		renum[s] = uint32(i + 1) // the root stays 0
-	}
-	delta := make([]uint32, len(p.delta))
-	for s := uint32(0); s < n; s++ {
-		copy(delta[renum[s]*nc:(renum[s]+1)*nc], p.delta[s*nc:(s+1)*nc])
-	}
-	p.outStart = make([]uint32, n+1)
-	for i := uint32(0); i < n; i++ {
-		old := uint32(0)
-		if i > 0 {
-			old = order[i-1]
-		}
-		p.outStart[i] = uint32(len(p.outs))
-		p.outs = append(p.outs, outs[old]...)
-	}
-	p.outStart[n] = uint32(len(p.outs))
-	for i, t := range delta {
-		t = renum[t]
-		v := t * nc
-		if p.outStart[t] != p.outStart[t+1] {
-			v |= outFlag
-		}
-		delta[i] = v
-	}
-	p.delta = delta
 }
 
 // candidates fills sc.merged with the rules that may match msg, in table order.
@@ -452,28 +375,17 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 	}
 	gen := sc.gen
 	sc.hits = sc.hits[:0]
-	nc, s := p.nclass, uint32(0)
-	delta, classes := p.delta, &p.classes // locals: the loop below keeps them in registers
-	for i, b := range msg {
-		s = delta[s+uint32(classes[b])]
-		if s&outFlag == 0 {
-			continue
-		}
-		s &^= outFlag
-		st := s / nc
-		for _, pid := range p.outs[p.outStart[st]:p.outStart[st+1]] {
-			for _, pc := range p.pieces[pid] {
-				id := pc.lit
-				if sc.litGen[id] == gen || pc.text != "" && !p.whole(msg, i, pc) {
-					continue
-				}
-				sc.litGen[id] = gen
-				for _, r := range p.postings[id] {
-					if sc.ruleGen[r] != gen {
-						sc.ruleGen[r] = gen
-						sc.hits = append(sc.hits, r)
-					}
-				}
+	sc.folded, sc.foldGen = foldPadded(sc.folded, msg), gen
+	f, n := sc.folded, len(msg)
+	for k := range p.grams {
+		// One tight loop per piece length, with the set's fields in registers.
+		g := &p.grams[k]
+		bitmap, shift, mask := g.bits, g.shift, g.mask
+		for i := 0; i+g.size <= n; i++ {
+			v := binary.LittleEndian.Uint64(f[i:i+8]) & mask
+			h := gramHash(v)
+			if b := h >> shift; bitmap[b>>6]&(1<<(b&63)) != 0 {
+				p.found(g, v, h, f[:n], i, sc)
 			}
 		}
 	}
@@ -504,31 +416,32 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 	return m
 }
 
-// whole reports whether the literal of piece pc, whose piece ends at msg[end], is in msg there,
-// ASCII case folded.
-func (p *prefilter) whole(msg []byte, end int, pc piece) bool {
-	start := end + 1 - maxLiteral - int(pc.off)
-	last := start + len(pc.text) - 1
-	if start < 0 || last >= len(msg) || foldByte(msg[start]) != pc.text[0] || foldByte(msg[last]) != pc.text[len(pc.text)-1] {
-		return false
+// found handles a bitmap hit for piece v (hash h) at f[i:]: the literals cut from that piece which
+// the line holds post their rules.
+func (p *prefilter) found(g *gramSet, v uint64, h uint32, f []byte, i int, sc *scratch) {
+	pid := g.find(v, h)
+	if pid < 0 {
+		return
 	}
-	for j := 1; j < len(pc.text)-1; j++ {
-		c := msg[start+j]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+	gen := sc.gen
+	for _, pc := range p.pieces[pid] {
+		id := pc.lit
+		if sc.litGen[id] == gen || pc.text != "" && !whole(f, i-int(pc.off), pc.text) {
+			continue
 		}
-		if c != pc.text[j] {
-			return false
+		sc.litGen[id] = gen
+		for _, r := range p.postings[id] {
+			if sc.ruleGen[r] != gen {
+				sc.ruleGen[r] = gen
+				sc.hits = append(sc.hits, r)
+			}
 		}
 	}
-	return true
 }
 
-func foldByte(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+// whole reports whether the folded line f holds lit at start.
+func whole(f []byte, start int, lit string) bool {
+	return start >= 0 && start+len(lit) <= len(f) && string(f[start:start+len(lit)]) == lit
 }
 
 // restHolds reports whether every other clause of rule r has a literal in msg.
@@ -551,19 +464,10 @@ func (p *prefilter) restHolds(r int32, msg []byte, sc *scratch) bool {
 
 // fold returns msg with ASCII letters in lower case, made once per line.
 func (sc *scratch) fold(msg []byte) []byte {
-	if sc.foldGen == sc.gen {
-		return sc.folded
+	if sc.foldGen != sc.gen {
+		sc.folded, sc.foldGen = foldPadded(sc.folded, msg), sc.gen
 	}
-	sc.foldGen = sc.gen
-	f := sc.folded[:0]
-	for _, c := range msg {
-		if c-'A' < 26 {
-			c += 'a' - 'A'
-		}
-		f = append(f, c)
-	}
-	sc.folded = f
-	return f
+	return sc.folded[:len(msg)]
 }
 
 // groupPasses evaluates group g for the current line, once.

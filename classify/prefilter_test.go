@@ -155,8 +155,8 @@ func TestWindowPicksTheRarestPiece(t *testing.T) {
 		"sshd[":                      "sshd[",
 		"session opened for user ":   "for user",
 	} {
-		off := window(lit, nil)
-		if got := lit[off:min(off+maxLiteral, len(lit))]; got != want {
+		off := window(lit, 8, nil)
+		if got := lit[off:min(off+8, len(lit))]; got != want {
 			t.Errorf("window(%q) = %q, want %q", lit, got, want)
 		}
 	}
