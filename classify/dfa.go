@@ -7,28 +7,34 @@ import (
 	"sort"
 )
 
-// A lazy DFA answers "does this rule's regex match anywhere in the message?" for the rules the
-// prefilter leaves, which is most of the matching time on a large rule table: Go's regexp runs its
-// one-pass or backtracking engine at a few nanoseconds per byte and instruction, a DFA at one table
-// lookup per byte. The DFA is the subset construction over the very program Go's regexp compiles
-// (syntax.Parse with syntax.Perl, Simplify, syntax.Compile), built state by state as lines need them,
-// so it accepts exactly what regexp.Match accepts.
+// A lazy DFA decides regexes a line at a time with one table lookup per byte, where Go's regexp
+// runs its one-pass or backtracking engine at several nanoseconds per byte and instruction. It is
+// the subset construction over the very programs Go's regexp compiles (syntax.Parse with
+// syntax.Perl, Simplify, syntax.Compile), built state by state as lines need them, so it accepts
+// exactly what regexp.Match accepts.
 //
-// It reads ASCII only: a message with a byte of 0x80 or above (UTF-8 or not) is handed to
-// regexp.Match, as is every message once a rule's cache outgrows maxDFAStates. Per line, it runs
-// only where a boolean answer is all that is needed (trash rules, rules without groups, groups) and
-// before FindSubmatchIndex, to reject cheaply.
+// One DFA runs a set of programs at once: a state is the set of instructions alive, across the
+// programs, after the bytes read so far (and the kind of the last byte, for empty-width
+// assertions), and a transition lists the programs that matched on it. A program that matched
+// leaves the states that follow, so a state holds only programs still undecided; a program that
+// can start anywhere is marked done in the state (a pseudo-instruction past the last) instead of
+// being entered again. The table's set
+// DFA holds every rule, and one pass over the line gives every rule that matches it; a rule's own
+// DFA (a set of one) answers for one rule.
+//
+// It reads ASCII only: a line with a byte of 0x80 or above (UTF-8 or not) is left to regexp, as is
+// every line a cache cannot take any more.
 
-// maxDFAStates bounds one rule's cache in one Decision; past it the rule goes back to regexp.
-const maxDFAStates = 2000
-
-// Transition values below zero are verdicts; zero is "not built yet"; a positive value is the
-// next state's row offset in trans.
+// Transition values: 0 is "not built yet"; below 0, the line is left to regexp; above 0, the next
+// state's row offset, with flags.
 const (
 	dfaUnknown = 0
-	dfaMatch   = -1 // the regex matches: the line need not be read further
-	dfaDead    = -2 // no match is possible any more
-	dfaBail    = -3 // a non-ASCII byte: regexp decides
+	dfaBail    = -1 // a non-ASCII byte
+	dfaFull    = -2 // the cache is full
+
+	dfaMatched = 1 << 30 // programs matched on this transition: the next state's row lists them
+	dfaDead    = 1 << 29 // nothing is alive in the next state: no more matches on this line
+	dfaOffset  = dfaDead - 1
 )
 
 // Context of the byte before a position, which is all that empty-width assertions need of the past.
@@ -42,27 +48,40 @@ const (
 // ctxRune is a rune of each context for syntax.EmptyOpContext.
 var ctxRune = [...]rune{ctxBegin: -1, ctxNewline: '\n', ctxWord: 'a', ctxOther: ' '}
 
-// dfaProg is the immutable part of one rule's DFA, shared by every Decision.
-type dfaProg struct {
-	prog     *syntax.Prog
-	classes  [256]uint8 // byte → class; bytes of one class are alike for every instruction and context
-	reps     []rune     // per class: a byte of it, as a rune; the last class is end of text, rep -1
-	anchored bool       // the program can only start at the beginning of the text
+// dfaCode is the immutable part of the DFAs of one table, shared by every Decision: the rules'
+// programs, one after the other in one instruction array, and the byte classes.
+type dfaCode struct {
+	inst     []syntax.Inst
+	owner    []int32  // per instruction: the program (rule) it belongs to
+	start    []uint32 // per program: its first instruction
+	floating []bool   // per program: it can start anywhere, not only at the beginning of the text
+	classes  [256]uint8
+	reps     []rune // per class: a byte of it, as a rune; then the bail class, then end of text
 }
 
-// newDFAProg compiles pattern as Go's regexp does; nil when it cannot be.
-func newDFAProg(pattern string) *dfaProg {
-	re, err := syntax.Parse(perlSpace(pattern), syntax.Perl)
-	if err != nil {
-		return nil
+// dfaProg is a DFA's choice of programs from its code.
+type dfaProg struct {
+	*dfaCode
+	starts   []uint32 // programs anchored at the beginning of the text: their first instructions
+	floating []int32  // the others, entered again at every position until they match
+}
+
+// newDFACode compiles the patterns as Go's regexp does, program i for patterns[i]; nil if one of
+// them does not compile.
+func newDFACode(patterns ...string) *dfaCode {
+	progs := make([]*syntax.Prog, len(patterns))
+	total := 0
+	for i, pattern := range patterns {
+		re, err := syntax.Parse(perlSpace(pattern), syntax.Perl)
+		if err != nil {
+			return nil
+		}
+		if progs[i], err = syntax.Compile(re.Simplify()); err != nil {
+			return nil
+		}
+		total += len(progs[i].Inst)
 	}
-	prog, err := syntax.Compile(re.Simplify())
-	if err != nil {
-		return nil
-	}
-	d := &dfaProg{prog: prog, anchored: prog.StartCond()&syntax.EmptyBeginText != 0}
-	// Class boundaries: every range edge below 0x80, the newline, and (when an instruction folds case
-	// or tests word boundaries) every letter or word byte on its own.
+	d := &dfaCode{inst: make([]syntax.Inst, 0, total), owner: make([]int32, 0, total)}
 	var cut [129]bool
 	cut[0], cut['\n'], cut['\n'+1] = true, true, true
 	edge := func(lo, hi rune) {
@@ -74,24 +93,36 @@ func newDFAProg(pattern string) *dfaProg {
 		}
 	}
 	words := false
-	for i := range prog.Inst {
-		in := &prog.Inst[i]
-		switch in.Op {
-		case syntax.InstRune:
-			for j := 0; j+1 < len(in.Rune); j += 2 {
-				edge(in.Rune[j], in.Rune[j+1])
+	for n, prog := range progs {
+		base := uint32(len(d.inst))
+		d.start = append(d.start, base+uint32(prog.Start))
+		d.floating = append(d.floating, prog.StartCond()&syntax.EmptyBeginText == 0)
+		for _, in := range prog.Inst {
+			in.Out += base
+			if in.Op == syntax.InstAlt || in.Op == syntax.InstAltMatch {
+				in.Arg += base
 			}
-			if len(in.Rune) == 1 {
+			d.inst = append(d.inst, in)
+			d.owner = append(d.owner, int32(n))
+			// Class boundaries: every range edge below 0x80 and the newline; when an instruction
+			// folds case or tests word boundaries, every word byte on its own.
+			switch in.Op {
+			case syntax.InstRune:
+				for j := 0; j+1 < len(in.Rune); j += 2 {
+					edge(in.Rune[j], in.Rune[j+1])
+				}
+				if len(in.Rune) == 1 {
+					edge(in.Rune[0], in.Rune[0])
+				}
+				if syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
+					words = true
+				}
+			case syntax.InstRune1:
 				edge(in.Rune[0], in.Rune[0])
-			}
-			if syntax.Flags(in.Arg)&syntax.FoldCase != 0 {
-				words = true
-			}
-		case syntax.InstRune1:
-			edge(in.Rune[0], in.Rune[0])
-		case syntax.InstEmptyWidth:
-			if syntax.EmptyOp(in.Arg)&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0 {
-				words = true
+			case syntax.InstEmptyWidth:
+				if syntax.EmptyOp(in.Arg)&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0 {
+					words = true
+				}
 			}
 		}
 	}
@@ -110,61 +141,123 @@ func newDFAProg(pattern string) *dfaProg {
 		}
 		d.classes[c] = uint8(class)
 	}
-	bail := uint8(len(d.reps))
 	for c := 0x80; c < 0x100; c++ {
-		d.classes[c] = bail
+		d.classes[c] = uint8(len(d.reps))
 	}
 	d.reps = append(d.reps, 0x80, -1) // the bail class, then end of text
 	return d
 }
 
-func (d *dfaProg) stride() int { return len(d.reps) }
-
-// dfaCache is one Decision's states of one rule's DFA.
-type dfaCache struct {
-	prog   *dfaProg
-	trans  []int32 // row per state, a column per class; row 0 is unused so that 0 means "not built"
-	sets   [][]uint32
-	ctx    []uint8
-	index  map[string]int32
-	start  int32
-	full   bool // maxDFAStates reached: regexp decides
-	key    []byte
-	stack  []uint32
-	seen   []uint32 // per instruction: the closure that last visited it
-	gen    uint32
-	nextPC []uint32
+// program returns the DFA of the given programs of d.
+func (d *dfaCode) program(programs ...int32) *dfaProg {
+	p := &dfaProg{dfaCode: d}
+	for _, n := range programs {
+		if d.floating[n] {
+			p.floating = append(p.floating, n)
+		} else {
+			p.starts = append(p.starts, d.start[n])
+		}
+	}
+	return p
 }
 
-func newDFACache(p *dfaProg) *dfaCache {
-	c := &dfaCache{prog: p, index: map[string]int32{}, seen: make([]uint32, len(p.prog.Inst))}
-	c.trans = make([]int32, p.stride()) // row 0
-	c.sets, c.ctx = append(c.sets, nil), append(c.ctx, 0)
-	c.start = c.state([]uint32{uint32(p.prog.Start)}, ctxBegin)
+// newDFAProg is the DFA of patterns, program i for patterns[i].
+func newDFAProg(patterns ...string) *dfaProg {
+	d := newDFACode(patterns...)
+	if d == nil {
+		return nil
+	}
+	all := make([]int32, len(patterns))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	return d.program(all...)
+}
+
+// closure is the working memory of building states, shared by a Decision's caches.
+type closure struct {
+	seen  []uint32 // per instruction: the step that last visited it
+	gen   uint32
+	key   []byte
+	stack []uint32
+	next  []uint32
+	found []int32
+}
+
+func (d *dfaProg) stride() int { return len(d.reps) }
+
+// dfaCache is one Decision's states of one DFA.
+type dfaCache struct {
+	prog    *dfaProg
+	work    *closure
+	budget  int     // most int32s the states may take
+	size    int     // int32s they take
+	trans   []int32 // a row per state, a column per class; row 0 is unused so that 0 means "not built"
+	sets    [][]uint32
+	ctx     []uint8
+	matches [][]int32 // per state: the programs matched on the transitions into it
+	index   map[string]int32
+	start   int32
+	resets  int // times reset emptied it
+}
+
+// newDFACache makes an empty cache of p; work may be shared by caches used one at a time.
+func newDFACache(p *dfaProg, budget int, work *closure) *dfaCache {
+	if work == nil {
+		work = &closure{}
+	}
+	if len(work.seen) < len(p.inst) {
+		work.seen, work.gen = make([]uint32, len(p.inst)), 0
+	}
+	c := &dfaCache{prog: p, budget: budget, work: work}
+	c.reset()
 	return c
 }
 
-// state returns the row offset of the state (pcs, ctx), adding it if new; 0 when the cache is full.
-func (c *dfaCache) state(pcs []uint32, ctx uint8) int32 {
-	c.key = c.key[:0]
-	for _, pc := range pcs {
-		c.key = append(c.key, byte(pc), byte(pc>>8), byte(pc>>16), byte(pc>>24))
+// reset forgets every state.
+func (c *dfaCache) reset() {
+	if len(c.sets) > 0 {
+		c.resets++
 	}
-	c.key = append(c.key, ctx)
-	if s, ok := c.index[string(c.key)]; ok {
+	c.trans = append(c.trans[:0], make([]int32, c.prog.stride())...) // row 0
+	c.sets, c.ctx, c.matches = append(c.sets[:0], nil), append(c.ctx[:0], 0), append(c.matches[:0], nil)
+	c.index = map[string]int32{}
+	c.size = 0
+	pcs := slices.Clone(c.prog.starts)
+	for _, n := range c.prog.floating {
+		pcs = append(pcs, c.prog.start[n])
+	}
+	slices.Sort(pcs)
+	c.start = c.state(pcs, ctxBegin, nil)
+}
+
+// state returns the row offset of the state (pcs, ctx, matched), adding it if new; 0 when the
+// cache is full.
+func (c *dfaCache) state(pcs []uint32, ctx uint8, matched []int32) int32 {
+	w := c.work
+	key := w.key[:0]
+	for _, pc := range pcs {
+		key = append(key, byte(pc), byte(pc>>8), byte(pc>>16), byte(pc>>24))
+	}
+	key = append(key, 0xff, 0xff, 0xff, 0xff, ctx)
+	for _, m := range matched {
+		key = append(key, byte(m), byte(m>>8), byte(m>>16), byte(m>>24))
+	}
+	w.key = key
+	if s, ok := c.index[string(key)]; ok {
 		return s
 	}
-	if len(c.sets) > maxDFAStates {
-		c.full = true
+	stride := c.prog.stride()
+	if c.size += stride + len(pcs) + len(matched); c.size > c.budget && len(c.sets) > 1 {
 		return 0
 	}
-	stride := c.prog.stride()
 	s := int32(len(c.trans))
 	c.trans = append(c.trans, make([]int32, stride)...)
 	c.trans[int(s)+stride-2] = dfaBail
 	c.sets = append(c.sets, slices.Clone(pcs))
 	c.ctx = append(c.ctx, ctx)
-	c.index[string(c.key)] = s
+	c.matches = append(c.matches, slices.Clone(matched))
+	c.index[string(key)] = s
 	return s
 }
 
@@ -173,27 +266,34 @@ func (c *dfaCache) step(s int32, cls int) int32 {
 	p := c.prog
 	stride := p.stride()
 	row := int(s) / stride
-	r1, r2 := ctxRune[c.ctx[row]], p.reps[cls]
-	flags := syntax.EmptyOpContext(r1, r2)
-	c.gen++
-	if c.gen == 0 {
-		clear(c.seen)
-		c.gen = 1
+	r2 := p.reps[cls]
+	flags := syntax.EmptyOpContext(ctxRune[c.ctx[row]], r2)
+	w := c.work
+	w.gen++
+	if w.gen == 0 {
+		clear(w.seen)
+		w.gen = 1
 	}
-	next := c.nextPC[:0]
-	stack := append(c.stack[:0], c.sets[row]...)
-	verdict := int32(0)
-	for len(stack) > 0 && verdict == 0 {
+	next, matched, stack := w.next[:0], w.found[:0], w.stack[:0]
+	ninst := uint32(len(p.inst))
+	for _, pc := range c.sets[row] {
+		if pc >= ninst {
+			next = append(next, pc) // a done mark stays
+		} else {
+			stack = append(stack, pc)
+		}
+	}
+	for len(stack) > 0 {
 		pc := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if c.seen[pc] == c.gen {
+		if w.seen[pc] == w.gen {
 			continue
 		}
-		c.seen[pc] = c.gen
-		in := &p.prog.Inst[pc]
+		w.seen[pc] = w.gen
+		in := &p.inst[pc]
 		switch in.Op {
 		case syntax.InstMatch:
-			verdict = dfaMatch
+			matched = append(matched, p.owner[pc])
 		case syntax.InstAlt, syntax.InstAltMatch:
 			stack = append(stack, in.Arg, in.Out)
 		case syntax.InstNop, syntax.InstCapture:
@@ -208,36 +308,62 @@ func (c *dfaCache) step(s int32, cls int) int32 {
 			}
 		}
 	}
-	c.stack, c.nextPC = stack[:0], next
-	if verdict == 0 {
-		if r2 < 0 {
-			verdict = dfaDead // end of text without a match
-		} else {
-			if !p.anchored {
-				next = append(next, uint32(p.prog.Start))
+	w.stack = stack
+	if len(matched) > 0 {
+		// A program that matched is decided: it leaves the states that follow; one that can
+		// start anywhere is marked done.
+		slices.Sort(matched)
+		matched = slices.Compact(matched)
+		next = slices.DeleteFunc(next, func(pc uint32) bool {
+			if pc >= ninst {
+				return false
 			}
-			if len(next) == 0 {
-				verdict = dfaDead
-			} else {
-				sort.Slice(next, func(i, j int) bool { return next[i] < next[j] })
-				next = slices.Compact(next)
-				ctx := uint8(ctxOther)
-				switch {
-				case r2 == '\n':
-					ctx = ctxNewline
-				case syntax.IsWordChar(r2):
-					ctx = ctxWord
-				}
-				verdict = c.state(next, ctx)
-				c.nextPC = next
-				if verdict == 0 {
-					return 0 // full
-				}
+			_, done := slices.BinarySearch(matched, p.owner[pc])
+			return done
+		})
+		for _, m := range matched {
+			if p.dfaCode.floating[m] {
+				next = append(next, ninst+uint32(m))
 			}
 		}
 	}
-	c.trans[int(s)+cls] = verdict
-	return verdict
+	slices.Sort(next)
+	next = slices.Compact(next)
+	marks := len(next) - sort.Search(len(next), func(i int) bool { return next[i] >= ninst })
+	if r2 < 0 {
+		next = next[:0] // end of text: nothing follows
+	} else if len(p.floating) > marks {
+		// Programs that can start anywhere, but for those done, start again here.
+		done := next[len(next)-marks:]
+		for _, n := range p.floating {
+			if _, ok := slices.BinarySearch(done, ninst+uint32(n)); !ok {
+				next = append(next, p.start[n])
+			}
+		}
+		slices.Sort(next)
+		next = slices.Compact(next)
+	}
+	alive := len(next) > 0 && next[0] < ninst
+	w.next, w.found = next, matched
+	ctx := uint8(ctxOther)
+	switch {
+	case r2 == '\n':
+		ctx = ctxNewline
+	case r2 >= 0 && syntax.IsWordChar(r2):
+		ctx = ctxWord
+	}
+	t := c.state(next, ctx, matched)
+	if t == 0 {
+		return dfaFull
+	}
+	if !alive {
+		t |= dfaDead
+	}
+	if len(matched) > 0 {
+		t |= dfaMatched
+	}
+	c.trans[int(s)+cls] = t
+	return t
 }
 
 // runeStep reports whether instruction in consumes r, as Go's regexp machines decide it.
@@ -253,40 +379,62 @@ func runeStep(in *syntax.Inst, r rune) bool {
 	return in.MatchRune(r)
 }
 
-// match reports whether the regex matches msg; re decides what the DFA cannot.
-func (c *dfaCache) match(msg []byte, re *regexp.Regexp) bool {
-	if c.full {
-		return re.Match(msg)
+// match reports whether the DFA's one program matches msg; ok is false when the DFA cannot tell.
+func (c *dfaCache) match(msg []byte) (matched, ok bool) {
+	t := c.run(msg, func([]int32) bool { return true })
+	if t < 0 {
+		return false, false
 	}
+	return t&dfaMatched != 0, true
+}
+
+// run reads msg from the start state and calls found with the programs matched on each transition
+// that has some, until found returns true or nothing is alive. It returns the last transition
+// taken, or dfaBail or dfaFull.
+func (c *dfaCache) run(msg []byte, found func([]int32) bool) int32 {
 	p := c.prog
+	stride := p.stride()
 	trans, classes := c.trans, &p.classes
 	s := c.start
-	for _, b := range msg {
-		cls := int(classes[b])
+	for i := 0; i <= len(msg); i++ {
+		cls := stride - 1 // end of text
+		if i < len(msg) {
+			cls = int(classes[msg[i]])
+		}
 		t := trans[int(s)+cls]
 		if t <= 0 {
 			if t == dfaUnknown {
 				t = c.step(s, cls)
 				trans = c.trans
 			}
-			switch t {
-			case dfaMatch:
-				return true
-			case dfaDead:
-				return false
-			case dfaBail, dfaUnknown:
-				return re.Match(msg)
+			if t < 0 {
+				return t
 			}
 		}
-		s = t
+		if t&dfaMatched != 0 && found(c.matches[int(t&dfaOffset)/stride]) || t&dfaDead != 0 {
+			return t
+		}
+		s = t & dfaOffset
 	}
-	eot := p.stride() - 1
-	t := trans[int(s)+eot]
-	if t == dfaUnknown {
-		t = c.step(s, eot)
+	return 0 // not reached: end of text leads to a dead state
+}
+
+// ruleDFA is one rule's DFA in one Decision; past its budget the rule goes back to regexp.
+type ruleDFA struct {
+	cache *dfaCache
+	full  bool
+}
+
+// ruleDFABudget bounds one rule's cache (int32s: 2,000 states of 60 classes is about 500 KB).
+const ruleDFABudget = 1 << 17
+
+func (r *ruleDFA) match(msg []byte, re *regexp.Regexp) bool {
+	if !r.full {
+		m, ok := r.cache.match(msg)
+		if ok {
+			return m
+		}
+		r.full = r.cache.size > r.cache.budget
 	}
-	if t == dfaUnknown { // full
-		return re.Match(msg)
-	}
-	return t == dfaMatch
+	return re.Match(msg)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,10 +24,56 @@ func dfaAgrees(t *testing.T, pattern string, inputs [][]byte) {
 	if p == nil {
 		t.Fatalf("%q: no DFA program", pattern)
 	}
-	c := newDFACache(p)
+	c := newDFACache(p, ruleDFABudget, nil)
 	for _, in := range inputs {
-		if got, want := c.match(in, re), re.Match(in); got != want {
+		got, ok := c.match(in)
+		if !ok {
+			if isASCII(in) && c.size <= c.budget {
+				t.Fatalf("pattern %q on %q: the DFA could not decide an ASCII line", pattern, in)
+			}
+			continue
+		}
+		if want := re.Match(in); got != want {
 			t.Fatalf("pattern %q on %q: DFA %v, regexp %v", pattern, in, got, want)
+		}
+	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// setAgrees checks the set DFA of patterns against each pattern's regexp.Match on every input.
+func setAgrees(t *testing.T, patterns []string, inputs [][]byte) {
+	t.Helper()
+	res := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		res[i] = regexp.MustCompile(perlSpace(p))
+	}
+	c := newDFACache(newDFAProg(patterns...), setDFABudget, nil)
+	for _, in := range inputs {
+		var got []int32
+		if c.run(in, func(ps []int32) bool { got = append(got, ps...); return false }) < 0 {
+			if isASCII(in) {
+				t.Fatalf("%q: the set DFA could not decide an ASCII line", in)
+			}
+			continue
+		}
+		slices.Sort(got)
+		got = slices.Compact(got) // a program that can start anywhere is reported each time it matches
+		var want []int32
+		for i, re := range res {
+			if re.Match(in) {
+				want = append(want, int32(i))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("on %q: set DFA matched %v, regexp %v (patterns %q)", in, got, want, patterns)
 		}
 	}
 }
@@ -66,6 +113,19 @@ func TestDFAAgreesWithRegexp(t *testing.T) {
 	}
 }
 
+func TestSetDFAAgreesWithRegexp(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	inputs := dfaInputs(r, 2000)
+	setAgrees(t, dfaPatterns, inputs)
+	for i := 0; i < 100; i++ {
+		var ps []string
+		for j := r.Intn(20); j >= 0; j-- {
+			ps = append(ps, randomPattern(r))
+		}
+		setAgrees(t, ps, inputs)
+	}
+}
+
 // A rule whose DFA would outgrow its cache falls back to regexp and still answers alike.
 func TestDFAFullCacheFallsBack(t *testing.T) {
 	const pattern = `(a|b)*a(a|b){14}c`
@@ -82,13 +142,15 @@ func TestDFAFullCacheFallsBack(t *testing.T) {
 		inputs = append(inputs, b)
 	}
 	dfaAgrees(t, pattern, inputs)
-	c := newDFACache(newDFAProg(pattern))
+	c := &ruleDFA{cache: newDFACache(newDFAProg(pattern), ruleDFABudget, nil)}
 	re := regexp.MustCompile(pattern)
 	for _, in := range inputs {
-		c.match(in, re)
+		if got, want := c.match(in, re), re.Match(in); got != want {
+			t.Fatalf("on %q: %v, regexp %v", in, got, want)
+		}
 	}
 	if !c.full {
-		t.Fatalf("the cache holds %d states and is not full; the test no longer reaches the fallback", len(c.sets))
+		t.Fatalf("the cache holds %d states and is not full; the test no longer reaches the fallback", len(c.cache.sets))
 	}
 }
 
@@ -113,28 +175,23 @@ func TestDFAAgreesOnLogcheckRules(t *testing.T) {
 			msgs = append(msgs, append([]byte(nil), m...))
 		}
 	}
-	matched, tried := 0, 0
+	matched := 0
 	for _, p := range trash {
-		re, err := Compile(p)
-		if err != nil {
-			continue
-		}
-		c := newDFACache(newDFAProg(p))
+		dfaAgrees(t, p, msgs)
+	}
+	setAgrees(t, trash, msgs)
+	for _, p := range trash {
+		re := regexp.MustCompile(perlSpace(p))
 		for _, m := range msgs {
-			got := c.match(m, re)
-			if got != re.Match(m) {
-				t.Fatalf("pattern %q on %q: DFA %v, regexp %v", p, m, got, !got)
-			}
-			if got {
+			if re.Match(m) {
 				matched++
 			}
-			tried++
 		}
 	}
 	if matched == 0 {
 		t.Fatal("no logcheck rule matched a corpus line: the test compares only rejections")
 	}
-	t.Logf("%d rules × %d messages: %d comparisons, %d matches", len(trash), len(msgs), tried, matched)
+	t.Logf("%d rules × %d messages: %d matches", len(trash), len(msgs), matched)
 }
 
 func FuzzDFA(f *testing.F) {
@@ -151,11 +208,20 @@ func FuzzDFA(f *testing.F) {
 		if p == nil {
 			t.Fatalf("%q compiles with regexp but not as a DFA program", pattern)
 		}
-		c := newDFACache(p)
+		c := newDFACache(p, ruleDFABudget, nil)
 		for _, in := range []string{input, input + "\n" + input, ""} {
-			if got, want := c.match([]byte(in), re), re.MatchString(in); got != want {
+			got, ok := c.match([]byte(in))
+			if !ok {
+				if isASCII([]byte(in)) && c.size <= c.budget {
+					t.Fatalf("pattern %q on %q: the DFA could not decide an ASCII line", pattern, in)
+				}
+				continue
+			}
+			if want := re.MatchString(in); got != want {
 				t.Fatalf("pattern %q on %q: DFA %v, regexp %v", pattern, in, got, want)
 			}
 		}
+		// In a set with others, anchored and not, it is found exactly when it matches.
+		setAgrees(t, []string{`^s`, pattern, `\bk`, `.*`, pattern + `$`, `x$`}, [][]byte{[]byte(input), []byte(input + "\n" + input)})
 	})
 }

@@ -15,14 +15,36 @@ func linear(t *Table) *Table {
 	return &c
 }
 
-// agree classifies line with both walks and reports any difference.
-func agree(t *testing.T, fast *Table, line []byte) {
+// withoutSet returns a copy of t without its set DFA: lines go to the prefiltered walk.
+func withoutSet(t *Table) *Table {
+	c := *t
+	c.set = nil
+	return &c
+}
+
+// walks decides lines three ways: with the set DFA, with the prefiltered walk, and linearly. Each
+// keeps its Decision from line to line, so that DFA states built for one line serve the next.
+type walks struct {
+	set, pre, lin    *Table
+	dSet, dPre, dLin Decision
+}
+
+func newWalks(t *Table) *walks {
+	return &walks{set: t, pre: withoutSet(t), lin: linear(t)}
+}
+
+// agree classifies line every way and reports any difference.
+func (w *walks) agree(t *testing.T, line []byte) {
 	t.Helper()
-	var a, b Decision
-	fast.Classify(line, &a)
-	linear(fast).Classify(line, &b)
-	if a.Outcome != b.Outcome || a.Rule != b.Rule || a.Count != b.Count || !bytes.Equal(a.Text, b.Text) || !bytes.Equal(a.Host, b.Host) {
-		t.Fatalf("line %q: prefilter %v rule %d %q, linear %v rule %d %q", line, a.Outcome, a.Rule, a.Text, b.Outcome, b.Rule, b.Text)
+	w.set.Classify(line, &w.dSet)
+	w.pre.Classify(line, &w.dPre)
+	w.lin.Classify(line, &w.dLin)
+	b := &w.dLin
+	for _, a := range []*Decision{&w.dSet, &w.dPre} {
+		if a.Outcome != b.Outcome || a.Rule != b.Rule || a.Count != b.Count || !bytes.Equal(a.Text, b.Text) || !bytes.Equal(a.Host, b.Host) {
+			t.Fatalf("line %q: %s %v rule %d %q, linear %v rule %d %q", line, map[bool]string{true: "set DFA", false: "prefilter"}[a == &w.dSet],
+				a.Outcome, a.Rule, a.Text, b.Outcome, b.Rule, b.Text)
+		}
 	}
 }
 
@@ -120,16 +142,58 @@ func TestPrefilterAgreesWithLinearWalk(t *testing.T) {
 		if err != nil {
 			t.Fatalf("table %d: %v", table, err)
 		}
+		w := newWalks(tb)
 		for i := 0; i < 300; i++ {
-			agree(t, tb, randomLine(r))
+			w.agree(t, randomLine(r))
 		}
 	}
 }
 
 func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
 	tb := mustTable(t, benchRules(), Options{Mask: "___", HidePID: true})
+	w := newWalks(tb)
+	viaSet, matched := 0, 0
 	for _, line := range corpusLines(t) {
-		agree(t, tb, line)
+		var gen uint32
+		if w.dSet.sc != nil {
+			gen = w.dSet.sc.gen
+		}
+		w.agree(t, line)
+		if w.dSet.sc != nil && w.dSet.sc.gen != gen { // the line reached the rules
+			matched++
+			if w.dSet.sc.viaSet {
+				viaSet++
+			}
+		}
+	}
+	if viaSet < matched*9/10 || matched < 1000 {
+		t.Fatalf("the set DFA decided %d of the %d lines that reached the rules", viaSet, matched)
+	}
+}
+
+// A set DFA whose cache fills is emptied and rebuilt; when it fills again soon after, the
+// prefiltered walk takes over. Every line is decided alike all along.
+func TestSetDFAFullCache(t *testing.T) {
+	tb := mustTable(t, benchRules(), Options{Mask: "___", HidePID: true})
+	lines := corpusLines(t)
+	for _, budget := range []int{1 << 10, 1 << 14, 1 << 18} {
+		small := *tb
+		small.setBudget = budget
+		w := newWalks(&small)
+		w.dSet.sc = &scratch{}
+		w.dSet.sc.reset(w.set)
+		w.dSet.sc.setLines = 5000 // as if the cache had served a while: the first fill empties it
+		c := w.dSet.sc.set
+		for _, line := range lines {
+			w.agree(t, line)
+		}
+		resets := c.resets
+		switch {
+		case budget == 1<<10 && (resets == 0 || w.dSet.sc.set != nil):
+			t.Errorf("budget %d: %d resets, set DFA still on: %v; want it emptied, then given up", budget, resets, w.dSet.sc.set != nil)
+		case budget == 1<<18 && (resets != 0 || w.dSet.sc.set == nil):
+			t.Errorf("budget %d: %d resets, set DFA still on: %v; want no reset", budget, resets, w.dSet.sc.set != nil)
+		}
 	}
 }
 

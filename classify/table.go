@@ -88,6 +88,9 @@ type Table struct {
 	fast     []fastPath // per rule: a byte comparison that decides the match, when one exists
 	prefix   [][]byte   // per rule: the literal a match must start the line with, or nil
 	dfa      []*dfaProg // per rule: the program its lazy DFA is built from, nil for the fast paths
+	set      *dfaProg   // every rule but host groups, in one DFA (a rule's program is its index)
+	// setBudget overrides setDFABudget (tests).
+	setBudget int
 }
 
 // New compiles rules in order. It checks every rule and returns all problems at once, joined with
@@ -143,8 +146,21 @@ func New(rules []Rule, opts Options) (*Table, error) {
 			t.fast[i] = fastPathOf(trees[i])
 		}
 		t.prefix[i] = anchoredPrefix(trees[i])
-		if t.fast[i].kind == viaRegex {
-			t.dfa[i] = newDFAProg(r.Pattern)
+	}
+	patterns := make([]string, len(rules))
+	var setRules []int32
+	for i, r := range rules {
+		patterns[i] = r.Pattern
+		if r.Kind != HostGroup {
+			setRules = append(setRules, int32(i))
+		}
+	}
+	if code := newDFACode(patterns...); code != nil {
+		t.set = code.program(setRules...)
+		for i := range rules {
+			if t.fast[i].kind == viaRegex {
+				t.dfa[i] = code.program(int32(i))
+			}
 		}
 	}
 	t.pre = buildPrefilter(rules, trees)
@@ -188,7 +204,7 @@ func (t *Table) matches(i int, msg []byte, sc *scratch) bool {
 	}
 	c := sc.dfa[i]
 	if c == nil {
-		c = newDFACache(t.dfa[i])
+		c = &ruleDFA{cache: newDFACache(t.dfa[i], ruleDFABudget, &sc.work)}
 		sc.dfa[i] = c
 	}
 	return c.match(msg, t.res[i])
@@ -229,22 +245,82 @@ func (t *Table) match(msg []byte, d *Decision) {
 		d.sc = &scratch{}
 		d.sc.reset(t)
 	}
+	sc := d.sc
+	sc.nextLine()
+	if t.matchSet(msg, d) {
+		return
+	}
 	pos := 0
-	for _, r := range t.pre.candidates(msg, d.sc) {
+	for _, r := range t.pre.candidates(msg, sc) {
 		if int(r) < pos {
 			continue
 		}
-		if p := t.prefix[r]; p != nil && !bytes.HasPrefix(msg, p) || !t.pre.restHolds(r, msg, d.sc) {
+		if p := t.prefix[r]; p != nil && !bytes.HasPrefix(msg, p) || !t.pre.restHolds(r, msg, sc) {
 			continue // cannot match, whatever its groups say
 		}
 		if ok, next := t.reachable(r, msg, d); !ok {
 			pos = next
 			continue
 		}
-		if t.try(int(r), msg, d, d.sc) {
+		if t.try(int(r), msg, d, sc) {
 			return
 		}
 	}
+}
+
+// matchSet decides the line with the table's set DFA: one pass gives every rule that matches, and
+// the first, in order, whose groups all pass takes the line. It returns false, having decided
+// nothing, when the DFA cannot read the line (a non-ASCII byte, or its cache is full); the
+// prefiltered walk decides then.
+func (t *Table) matchSet(msg []byte, d *Decision) bool {
+	sc := d.sc
+	if sc.set == nil {
+		return false
+	}
+	hits := sc.setHits[:0]
+	gen := sc.gen
+	tr := sc.set.run(msg, func(programs []int32) bool {
+		for _, r := range programs {
+			if sc.matchGen[r] != gen {
+				sc.matchGen[r] = gen
+				hits = append(hits, r)
+			}
+		}
+		return false
+	})
+	sc.setHits = hits
+	if tr < 0 {
+		if tr == dfaFull {
+			sc.setFull()
+		}
+		return false
+	}
+	sc.viaSet = true
+	// Insertion sort: the rules a line matches are few and mostly in order.
+	for i := 1; i < len(hits); i++ {
+		for j := i; j > 0 && hits[j] < hits[j-1]; j-- {
+			hits[j], hits[j-1] = hits[j-1], hits[j]
+		}
+	}
+	pos := int32(0)
+	for _, r := range hits {
+		if r < pos || t.pre.gate[r] {
+			continue
+		}
+		if ok, next := t.reachable(r, msg, d); !ok {
+			pos = int32(next)
+			continue
+		}
+		var loc []int
+		if t.needsPositions(int(r)) {
+			if loc = t.res[r].FindSubmatchIndex(msg); loc == nil {
+				continue // never: regexp has the last word all the same
+			}
+		}
+		t.take(int(r), msg, d, loc)
+		break
+	}
+	return true
 }
 
 // matchLinear walks every rule in order, as tenshi does; the prefiltered walk must agree with it.
@@ -270,58 +346,64 @@ func (t *Table) matchLinear(msg []byte, d *Decision) {
 	}
 }
 
+// needsPositions reports whether taking a line with rule i needs its groups' positions (masking,
+// or a repeat's count).
+func (t *Table) needsPositions(i int) bool {
+	return t.res[i].NumSubexp() > 0 && (t.rules[i].Kind != Trash || t.opts.MaskTrash)
+}
+
 // try tests rule i on msg and, when it matches, records the decision. Positions are asked for only
-// when the rule needs them (masking, or a repeat's count); with sc, a lazy DFA answers first.
+// when the rule needs them; with sc, the rule's lazy DFA answers first.
 func (t *Table) try(i int, msg []byte, d *Decision, sc *scratch) bool {
 	if p := t.prefix[i]; p != nil && !bytes.HasPrefix(msg, p) {
 		return false
 	}
-	re := t.res[i]
-	kind := t.rules[i].Kind
-	if re.NumSubexp() == 0 || kind == Trash && !t.opts.MaskTrash {
+	if !t.needsPositions(i) {
 		var ok bool
 		if f := t.fast[i]; f.kind != viaRegex {
 			ok = f.match(msg)
 		} else {
 			ok = t.matches(i, msg, sc)
 		}
-		if !ok {
-			return false
+		if ok {
+			t.take(i, msg, d, nil)
 		}
-		d.Rule = i
-		switch kind {
-		case Trash:
-			d.Outcome = Trashed
-		case Repeat: // never: a repeat rule has a group
-		default:
-			d.Outcome = Matched
-		}
-		return true
+		return ok
 	}
 	if sc != nil && !t.matches(i, msg, sc) {
 		return false
 	}
-	d.loc = re.FindSubmatchIndex(msg)
-	if d.loc == nil {
+	loc := t.res[i].FindSubmatchIndex(msg)
+	if loc == nil {
 		return false
 	}
+	t.take(i, msg, d, loc)
+	return true
+}
+
+// take records that rule i takes the line; loc holds the positions of its groups when it needs them.
+func (t *Table) take(i int, msg []byte, d *Decision, loc []int) {
 	d.Rule = i
-	switch kind {
+	switch t.rules[i].Kind {
 	case Trash:
 		d.Outcome = Trashed
-		d.Text = t.maskSpans(msg, d.loc, d)
+		if loc != nil {
+			d.Text = t.maskSpans(msg, loc, d)
+		}
 	case Repeat:
 		d.Outcome = Repeated
 		n := 0
-		if d.loc[2] >= 0 {
-			n = perlNumber(msg[d.loc[2]:d.loc[3]])
+		if loc[2] >= 0 {
+			n = perlNumber(msg[loc[2]:loc[3]])
 		}
 		d.Count *= n
 	default:
 		d.Outcome = Matched
-		d.Text = t.maskSpans(msg, d.loc, d)
+		if loc != nil {
+			d.Text = t.maskSpans(msg, loc, d)
+		}
 	}
-	return true
+	d.loc = loc
 }
 
 // maskSpans replaces the text of every participating capturing group (loc is FindSubmatchIndex's result)

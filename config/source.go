@@ -27,12 +27,15 @@ func (s *sourceText) header(start int) int {
 	return start
 }
 
+// basicString escapes text as a TOML basic string ("...") spells it.
+var basicString = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // find returns the first line after start (or, failing that, at start) that holds pattern as a TOML
 // string spells it (quoted: a short pattern like 'x' must not be found inside other text), or the next
 // rules header when pattern is empty or not found.
 func (s *sourceText) find(pattern string, start int) int {
 	if pattern != "" {
-		escaped := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(pattern)
+		escaped := basicString.Replace(pattern)
 		forms := []string{"'" + pattern + "'", `"` + escaped + `"`}
 		holds := func(i int, forms []string) bool {
 			for _, f := range forms {
