@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"sort"
+	"unicode/utf8"
 )
 
 // A lazy DFA decides regexes a line at a time with one table lookup per byte, where Go's regexp
@@ -22,14 +23,15 @@ import (
 // DFA holds every rule, and one pass over the line gives every rule that matches it; a rule's own
 // DFA (a set of one) answers for one rule.
 //
-// It reads ASCII only: a line with a byte of 0x80 or above (UTF-8 or not) is left to regexp, as is
-// every line a cache cannot take any more.
+// Bytes below 0x80 have classes and their transitions are kept; a rune above ASCII is decoded as
+// regexp decodes it and its transition made each time, so UTF-8 lines cost a little more but are read
+// all the same. A line a cache cannot take any more is left to regexp.
 
 // Transition values: 0 is "not built yet"; below 0, the line is left to regexp; above 0, the next
 // state's row offset, with flags.
 const (
 	dfaUnknown = 0
-	dfaBail    = -1 // a non-ASCII byte
+	dfaRune    = -1 // a byte of 0x80 or above: the rune there decides, its transition is not kept
 	dfaFull    = -2 // the cache is full
 
 	dfaMatched = 1 << 30 // programs matched on this transition: the next state's row lists them
@@ -248,12 +250,13 @@ func (c *dfaCache) state(pcs []uint32, ctx uint8, matched []int32) int32 {
 		return s
 	}
 	stride := c.prog.stride()
-	if c.size += stride + len(pcs) + len(matched); c.size > c.budget && len(c.sets) > 1 {
+	// A state takes its row, its sets, and its key in the index (about as much again).
+	if c.size += stride + 2*(len(pcs)+len(matched)) + 16; c.size > c.budget && len(c.sets) > 1 {
 		return 0
 	}
 	s := int32(len(c.trans))
 	c.trans = append(c.trans, make([]int32, stride)...)
-	c.trans[int(s)+stride-2] = dfaBail
+	c.trans[int(s)+stride-2] = dfaRune
 	c.sets = append(c.sets, slices.Clone(pcs))
 	c.ctx = append(c.ctx, ctx)
 	c.matches = append(c.matches, slices.Clone(matched))
@@ -263,10 +266,19 @@ func (c *dfaCache) state(pcs []uint32, ctx uint8, matched []int32) int32 {
 
 // step builds the transition of state s (a row offset) on class cls.
 func (c *dfaCache) step(s int32, cls int) int32 {
+	t := c.stepRune(s, c.prog.reps[cls])
+	if t > 0 {
+		c.trans[int(s)+cls] = t
+	}
+	return t
+}
+
+// stepRune returns the transition of state s on rune r2 (-1 for end of text), without recording it:
+// a rune above ASCII has no class of its own, so its transitions are made each time it is read.
+func (c *dfaCache) stepRune(s int32, r2 rune) int32 {
 	p := c.prog
 	stride := p.stride()
 	row := int(s) / stride
-	r2 := p.reps[cls]
 	flags := syntax.EmptyOpContext(ctxRune[c.ctx[row]], r2)
 	w := c.work
 	w.gen++
@@ -362,7 +374,6 @@ func (c *dfaCache) step(s int32, cls int) int32 {
 	if len(matched) > 0 {
 		t |= dfaMatched
 	}
-	c.trans[int(s)+cls] = t
 	return t
 }
 
@@ -390,7 +401,7 @@ func (c *dfaCache) match(msg []byte) (matched, ok bool) {
 
 // run reads msg from the start state and calls found with the programs matched on each transition
 // that has some, until found returns true or nothing is alive. It returns the last transition
-// taken, or dfaBail or dfaFull.
+// taken, or dfaFull.
 func (c *dfaCache) run(msg []byte, found func([]int32) bool) int32 {
 	p := c.prog
 	stride := p.stride()
@@ -403,10 +414,16 @@ func (c *dfaCache) run(msg []byte, found func([]int32) bool) int32 {
 		}
 		t := trans[int(s)+cls]
 		if t <= 0 {
-			if t == dfaUnknown {
+			switch t {
+			case dfaUnknown:
 				t = c.step(s, cls)
-				trans = c.trans
+			case dfaRune:
+				// A rune above ASCII (or an invalid byte, which Go's regexp reads as U+FFFD).
+				r, n := utf8.DecodeRune(msg[i:])
+				t = c.stepRune(s, r)
+				i += n - 1
 			}
+			trans = c.trans
 			if t < 0 {
 				return t
 			}

@@ -122,6 +122,7 @@ type scratch struct {
 	matchGen  []uint32 // per rule: the line the set DFA last found it matching
 	viaSet    bool     // the current line is decided by the set DFA
 	setLines  int      // lines since the set DFA's cache was last emptied
+	setRest   int      // lines the set DFA sits out still
 	work      closure  // shared by the DFA caches
 	folded    []byte   // the line in lower case, when a clause search needed it
 	foldGen   uint32
@@ -136,9 +137,13 @@ func (s *scratch) reset(t *Table) {
 	}
 }
 
-// setDFABudget bounds the set DFA's cache, in int32s (64 MB). The logcheck benchmark's million lines
-// take 2,600 states (1.3 MB).
-const setDFABudget = 1 << 24
+// setDFABudget bounds the set DFA's cache, in int32s (16 MB). The logcheck benchmark's million lines
+// take 2,600 states, about 0.6 M.
+const setDFABudget = 1 << 22
+
+// setRest is how many lines the set DFA sits out when its cache fills twice within setChurn lines:
+// the lines are too varied for it, and the prefiltered walk does better for a while.
+const setRest, setChurn = 100_000, 5_000
 
 // nextLine starts a line: every per-line stamp is out of date.
 func (s *scratch) nextLine() {
@@ -152,14 +157,15 @@ func (s *scratch) nextLine() {
 	}
 	s.viaSet = false
 	s.setLines++
+	if s.setRest > 0 {
+		s.setRest--
+	}
 }
 
-// setFull empties the set DFA's full cache; when it fills again within a few thousand lines, the
-// lines are too varied for it and the prefiltered walk takes over for good.
+// setFull empties the set DFA's full cache, and rests it when it filled soon after the last time.
 func (s *scratch) setFull() {
-	if s.setLines < 5000 {
-		s.set = nil
-		return
+	if s.setLines < setChurn {
+		s.setRest = setRest
 	}
 	s.set.reset()
 	s.setLines = 0

@@ -171,8 +171,8 @@ func TestPrefilterAgreesOnTheCorpus(t *testing.T) {
 	}
 }
 
-// A set DFA whose cache fills is emptied and rebuilt; when it fills again soon after, the
-// prefiltered walk takes over. Every line is decided alike all along.
+// A set DFA whose cache fills is emptied and rebuilt; when it fills again soon after, it rests and the
+// prefiltered walk takes the lines, then it comes back. Every line is decided alike all along.
 func TestSetDFAFullCache(t *testing.T) {
 	tb := mustTable(t, benchRules(), Options{Mask: "___", HidePID: true})
 	lines := corpusLines(t)
@@ -182,17 +182,26 @@ func TestSetDFAFullCache(t *testing.T) {
 		w := newWalks(&small)
 		w.dSet.sc = &scratch{}
 		w.dSet.sc.reset(w.set)
-		w.dSet.sc.setLines = 5000 // as if the cache had served a while: the first fill empties it
-		c := w.dSet.sc.set
+		sc := w.dSet.sc
+		sc.setLines = setChurn // as if the cache had served a while: the first fill empties it
+		rested, back := false, false
 		for _, line := range lines {
 			w.agree(t, line)
+			if sc.setRest > 0 {
+				rested = true
+				if sc.setRest == setRest-100 {
+					sc.setRest = 1 // skip the rest of the rest
+				}
+			} else if rested && sc.viaSet {
+				back = true
+			}
 		}
-		resets := c.resets
+		resets := sc.set.resets
 		switch {
-		case budget == 1<<10 && (resets == 0 || w.dSet.sc.set != nil):
-			t.Errorf("budget %d: %d resets, set DFA still on: %v; want it emptied, then given up", budget, resets, w.dSet.sc.set != nil)
-		case budget == 1<<18 && (resets != 0 || w.dSet.sc.set == nil):
-			t.Errorf("budget %d: %d resets, set DFA still on: %v; want no reset", budget, resets, w.dSet.sc.set != nil)
+		case budget == 1<<10 && (resets == 0 || !rested || !back):
+			t.Errorf("budget %d: %d resets, rested %v, back %v; want it emptied, rested, then back", budget, resets, rested, back)
+		case budget == 1<<18 && (resets != 0 || rested):
+			t.Errorf("budget %d: %d resets, rested %v; want neither", budget, resets, rested)
 		}
 	}
 }

@@ -3,6 +3,11 @@
 //
 // A Table is immutable and safe for concurrent use; it keeps no per-host state (escalation counters and
 // "last message repeated" bookkeeping belong to the queue package).
+//
+// Matching gives tenshi's answer (the first rule in order, groups gating theirs) without trying every
+// rule: one lazy DFA over the whole table (dfa.go) reads an ASCII line once and names every rule that
+// matches it; other lines go to a literal prefilter (prefilter.go, grams.go) that tries only the rules
+// whose literals the line holds. Each Decision carries its own DFA states, built as lines need them.
 package classify
 
 import (

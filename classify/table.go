@@ -274,7 +274,7 @@ func (t *Table) match(msg []byte, d *Decision) {
 // prefiltered walk decides then.
 func (t *Table) matchSet(msg []byte, d *Decision) bool {
 	sc := d.sc
-	if sc.set == nil {
+	if sc.set == nil || sc.setRest > 0 {
 		return false
 	}
 	hits := sc.setHits[:0]
