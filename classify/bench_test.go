@@ -55,6 +55,7 @@ func BenchmarkClassifySmall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("prefilter", func(b *testing.B) { benchClassify(b, tb) })
+	b.Run("set", func(b *testing.B) { benchClassify(b, tb) })
+	b.Run("prefilter", func(b *testing.B) { benchClassify(b, withoutSet(tb)) })
 	b.Run("linear", func(b *testing.B) { benchClassify(b, linear(tb)) })
 }

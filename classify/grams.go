@@ -8,7 +8,7 @@ import (
 // The prefilter finds literals in a line by their pieces: every literal is represented by one piece
 // of gramSizes[k] bytes (the longest size it has), and a line is read one position at a time, the 8
 // bytes there loaded as one word and, per size, masked, hashed and looked up in a bitmap. Unlike an
-// automaton's walk, where every byte waits for the state the previous one gave, the positions are
+// Aho–Corasick walk, where every byte waits for the state the previous one gave, the positions are
 // independent and the bitmaps fit in the CPU's first-level cache. A bitmap hit is confirmed in an
 // exact table, then against the whole literal.
 

@@ -40,7 +40,7 @@ func pieceSize(lit string) int {
 	return len(lit)
 }
 
-// window returns where, in lit, the size-byte piece to hold in the automaton starts: the piece
+// window returns where, in lit, the size-byte piece the scan looks for starts: the piece
 // the fewest literals contain (shared counts, per piece, how many literals hold it), so that a piece
 // found is checked against few literals; among those, the one whose bytes are rarest in log text.
 func window(lit string, size int, shared map[string]int) int {
@@ -89,8 +89,8 @@ type prefilter struct {
 	pieces   [][]piece // per piece: the literals it was cut from
 	postings [][]int32 // per literal: the rules whose primary clause holds it
 	// Per rule: the other clauses (each a list of folded literals, one of which must be in the line).
-	// They are not in the automaton: a line's walk searches for them only in the candidates it
-	// reaches, so the automaton stays small and a line visits only primary postings.
+	// They are not scanned for: a line's walk searches for them only in the candidates it reaches,
+	// so the scan's tables stay small and a line visits only primary postings.
 	rest   [][][]string
 	keyed  []bool  // per rule: it has a primary clause (else it is always a candidate)
 	gate   []bool  // per rule: a group or host group, never a candidate itself
@@ -98,7 +98,7 @@ type prefilter struct {
 	parent []int32 // innermost enclosing group of each rule, -1 for none
 }
 
-// piece places an automaton piece in a literal: the literal starts off bytes before the piece.
+// piece places a scanned piece in a literal: the literal starts off bytes before the piece.
 type piece struct {
 	lit  int32
 	off  int32
@@ -266,7 +266,7 @@ func bestClause(cs [][]string) []string {
 	return best
 }
 
-// foldLiteral renders a literal in the folded form the automaton uses. Under (?i), Unicode case folding
+// foldLiteral renders a literal in the folded form the scan uses. Under (?i), Unicode case folding
 // takes k and s beyond ASCII (KELVIN SIGN, LONG S) and non-ASCII letters have other byte forms, so a
 // case-insensitive literal gives its longest run without such runes: every match still contains it.
 func foldLiteral(runes []rune, fold bool) (string, bool) {
@@ -296,7 +296,7 @@ func foldASCII(s string) string {
 	return string(b)
 }
 
-// buildPrefilter compiles the rules' literal clauses into one automaton.
+// buildPrefilter indexes the rules' literal clauses for the scan.
 func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 	n := len(rules)
 	p := &prefilter{rest: make([][][]string, n), keyed: make([]bool, n), gate: make([]bool, n), parent: make([]int32, n)}
