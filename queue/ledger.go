@@ -76,6 +76,8 @@ type digest struct {
 	hosts   map[string]*hostLines
 	since   time.Time // start of the period the next report covers
 	firstAt time.Time // when the first pending line arrived
+	idx     int       // position in the ledger's order
+	epoch   uint64    // changes whenever hosts is replaced or refilled
 }
 
 // lastLine is what a host's "last message repeated" line refers to. Its buffers are reused from
@@ -94,7 +96,14 @@ func (ll *lastLine) forget() { ll.queues = ll.queues[:0] }
 
 type hostState struct {
 	last    lastLine
-	matches []int // per rule: lines matched since the rule's leftmost queue was last reported
+	matches []int       // per rule: lines matched since the rule's leftmost queue was last reported
+	lines   []heldLines // per digest (by idx): the host's lines there, saving two map lookups a line
+}
+
+// heldLines is a host's lines in a digest, valid while the digest's epoch is unchanged.
+type heldLines struct {
+	hl    *hostLines
+	epoch uint64
 }
 
 // Ledger holds every queue's digest and the per-host state that escalation and repeats need.
@@ -103,7 +112,8 @@ type Ledger struct {
 	settings Settings
 	rules    []classify.Rule
 	digests  map[string]*digest
-	order    []string // queue names in definition order
+	order    []string    // queue names in definition order
+	targets  [][]*digest // per rule: its targets' digests
 	hosts    map[string]*hostState
 	seq      uint64
 }
@@ -129,8 +139,15 @@ func NewLedger(specs []Spec, rules []classify.Rule, s Settings) (*Ledger, error)
 		if _, dup := l.digests[sp.Name]; dup {
 			return nil, fmt.Errorf("queue %q defined twice", sp.Name)
 		}
-		l.digests[sp.Name] = &digest{spec: &sp, hosts: map[string]*hostLines{}, since: start}
+		l.digests[sp.Name] = &digest{spec: &sp, hosts: map[string]*hostLines{}, since: start, idx: len(l.order), epoch: 1}
 		l.order = append(l.order, sp.Name)
+	}
+	// Each rule's targets, resolved once (nil for a queue the ledger does not have).
+	l.targets = make([][]*digest, len(rules))
+	for i, r := range rules {
+		for _, t := range r.Targets {
+			l.targets[i] = append(l.targets[i], l.digests[t.Queue])
+		}
 	}
 	return l, nil
 }
@@ -163,12 +180,12 @@ func (l *Ledger) Add(d *classify.Decision) {
 	case classify.Repeated:
 		hs := l.host(d.Host)
 		for _, q := range hs.last.queues {
-			l.count(q, d.Host, hs.last.text, d.Count)
+			l.count(l.digests[q], hs, d.Host, hs.last.text, d.Count)
 		}
 	case classify.Trashed:
 		hs := l.host(d.Host)
-		if l.digests[Trash] != nil {
-			l.count(Trash, d.Host, d.Text, d.Count)
+		if dg := l.digests[Trash]; dg != nil {
+			l.count(dg, hs, d.Host, d.Text, d.Count)
 			hs.last.set(d.Text, Trash)
 		} else {
 			hs.last.forget()
@@ -177,7 +194,7 @@ func (l *Ledger) Add(d *classify.Decision) {
 		// A repeat after an unmatched line repeats that line, not the one before it.
 		l.host(d.Host).last.forget()
 	case classify.Unprefixed:
-		l.count(NoPrefix, d.Host, d.Text, d.Count)
+		l.count(l.digests[NoPrefix], nil, d.Host, d.Text, d.Count)
 	}
 }
 
@@ -192,16 +209,17 @@ func (l *Ledger) addMatch(d *classify.Decision) {
 	hs.matches[d.Rule] = after
 	maxEsc := r.Targets[len(r.Targets)-1].Escalation
 	hs.last.set(d.Text)
-	for _, t := range r.Targets {
+	for j, t := range r.Targets {
+		dg := l.targets[d.Rule][j]
 		if t.Escalation == 0 {
-			l.count(t.Queue, d.Host, d.Text, d.Count)
+			l.count(dg, hs, d.Host, d.Text, d.Count)
 			hs.last.queues = append(hs.last.queues, t.Queue)
 			continue
 		}
 		// The line escalates into t when the rule's count passes a value k with k ≡ t.Escalation
 		// (mod the largest escalation number); the entry then shows k, the rule's count at that moment.
 		if k := lastCongruent(after, t.Escalation%maxEsc, maxEsc); k > before {
-			l.set(t.Queue, d.Host, d.Text, k)
+			l.set(dg, hs, d.Host, d.Text, k)
 			hs.last.queues = append(hs.last.queues, t.Queue)
 		}
 	}
@@ -216,10 +234,16 @@ func lastCongruent(n, r, m int) int {
 	return k
 }
 
-func (l *Ledger) lines(queue string, host []byte) *hostLines {
-	dg := l.digests[queue]
+// lines returns a host's lines in a digest (nil for none), creating them; hs, when given, keeps them at
+// hand for the host's next line.
+func (l *Ledger) lines(dg *digest, hs *hostState, host []byte) *hostLines {
 	if dg == nil {
 		return nil
+	}
+	if hs != nil && dg.idx < len(hs.lines) {
+		if c := hs.lines[dg.idx]; c.hl != nil && c.epoch == dg.epoch {
+			return c.hl
+		}
 	}
 	hl := dg.hosts[string(host)]
 	if hl == nil {
@@ -229,15 +253,21 @@ func (l *Ledger) lines(queue string, host []byte) *hostLines {
 		hl = &hostLines{index: map[string]int{}}
 		dg.hosts[string(host)] = hl
 	}
+	if hs != nil {
+		if len(hs.lines) < len(l.order) {
+			hs.lines = append(hs.lines, make([]heldLines, len(l.order)-len(hs.lines))...)
+		}
+		hs.lines[dg.idx] = heldLines{hl, dg.epoch}
+	}
 	return hl
 }
 
 // count adds n to a line's count.
-func (l *Ledger) count(queue string, host, text []byte, n int) {
+func (l *Ledger) count(dg *digest, hs *hostState, host, text []byte, n int) {
 	if n <= 0 {
 		return
 	}
-	if hl := l.lines(queue, host); hl != nil {
+	if hl := l.lines(dg, hs, host); hl != nil {
 		if e := l.entry(hl, text); e != nil {
 			e.Count += n
 		} else {
@@ -247,8 +277,8 @@ func (l *Ledger) count(queue string, host, text []byte, n int) {
 }
 
 // set makes a line's count n (escalation entries show the rule's count, they do not add).
-func (l *Ledger) set(queue string, host, text []byte, n int) {
-	if hl := l.lines(queue, host); hl != nil {
+func (l *Ledger) set(dg *digest, hs *hostState, host, text []byte, n int) {
+	if hl := l.lines(dg, hs, host); hl != nil {
 		if e := l.entry(hl, text); e != nil {
 			e.Count = n
 		} else {
@@ -335,6 +365,7 @@ func (l *Ledger) Clear(queue string, at time.Time) {
 		return
 	}
 	dg.hosts = map[string]*hostLines{}
+	dg.epoch++ // the lines hosts hold at hand are gone
 	dg.since = at
 	for i, r := range l.rules {
 		if r.Kind != classify.Match || r.Targets[0].Queue != queue {

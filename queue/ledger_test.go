@@ -190,6 +190,46 @@ func TestClearEmptiesOnlyThatQueue(t *testing.T) {
 	}
 }
 
+// A host's lines are held at hand from line to line; a Clear or a Restore must not leave the next line
+// counted into lines that are gone.
+func TestLinesAfterClearAndRestore(t *testing.T) {
+	rules := []classify.Rule{{Kind: classify.Match, Pattern: `.`, Targets: targets("a,b")}}
+	specs := []Spec{{Name: "a"}, {Name: "b"}}
+	tb, err := classify.New(rules, classify.Options{Mask: "___"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l, err := NewLedger(specs, rules, Settings{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(l, tb, "Jan  1 00:00:00 h x", "Jan  1 00:00:00 h x")
+	l.Clear("a", now)
+	now = now.Add(time.Minute)
+	add(l, tb, "Jan  1 00:00:00 h x")
+	if got := counts(l, "a"); !reflect.DeepEqual(got, map[string]int{"h|x": 1}) {
+		t.Errorf("after Clear(a) and one line: a = %v, want h|x: 1", got)
+	}
+	if got := counts(l, "b"); !reflect.DeepEqual(got, map[string]int{"h|x": 3}) {
+		t.Errorf("b = %v, want h|x: 3", got)
+	}
+	if got := l.FirstPending("a"); !got.Equal(now) {
+		t.Errorf("a pending since %v, want %v (the first line after the clear)", got, now)
+	}
+	// A ledger restored after it has held lines at hand counts on top of the restored lines.
+	snap := l.Snapshot()
+	add(l, tb, "Jan  1 00:00:00 h x")
+	l.Clear("a", now)
+	l.Clear("b", now)
+	add(l, tb, "Jan  1 00:00:00 h x") // held at hand, then replaced by the restored lines
+	l.Restore(snap)
+	add(l, tb, "Jan  1 00:00:00 h x")
+	if got := counts(l, "b"); !reflect.DeepEqual(got, map[string]int{"h|x": 4}) {
+		t.Errorf("after Restore and one line: b = %v, want h|x: 4", got)
+	}
+}
+
 // TestReportGolden pins the report text byte for byte: it is what admins' mail filters read.
 func TestReportGolden(t *testing.T) {
 	rules := []classify.Rule{

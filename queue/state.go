@@ -107,6 +107,7 @@ func (l *Ledger) Restore(s *Snapshot) (dropped int) {
 			// Restored lines are pending from now: a "now" queue's batching window starts again.
 			dg.firstAt = l.settings.Now()
 		}
+		dg.epoch++ // hosts' lines held at hand are replaced
 		for h, es := range qs.Hosts {
 			hl := &hostLines{index: map[string]int{}}
 			sort.Slice(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })
