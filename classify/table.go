@@ -60,7 +60,6 @@ type Decision struct {
 	Count   int    // how many lines this one stands for; for Repeated, how many to add
 
 	work, pid, masked []byte
-	loc               []int
 	sc                *scratch
 }
 
@@ -403,7 +402,6 @@ func (t *Table) take(i int, msg []byte, d *Decision, loc []int) {
 			d.Text = t.maskSpans(msg, loc, d)
 		}
 	}
-	d.loc = loc
 }
 
 // maskSpans replaces the text of every participating capturing group (loc is FindSubmatchIndex's result)
