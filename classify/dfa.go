@@ -163,19 +163,6 @@ func (d *dfaCode) program(programs ...int32) *dfaProg {
 	return p
 }
 
-// newDFAProg is the DFA of patterns, program i for patterns[i].
-func newDFAProg(patterns ...string) *dfaProg {
-	d := newDFACode(patterns...)
-	if d == nil {
-		return nil
-	}
-	all := make([]int32, len(patterns))
-	for i := range all {
-		all[i] = int32(i)
-	}
-	return d.program(all...)
-}
-
 // closure is the working memory of building states, shared by a Decision's caches.
 type closure struct {
 	seen  []uint32 // per instruction: the step that last visited it

@@ -66,6 +66,19 @@ func setAgrees(t *testing.T, patterns []string, inputs [][]byte) {
 	}
 }
 
+// newDFAProg is the DFA of all the patterns, program i for patterns[i].
+func newDFAProg(patterns ...string) *dfaProg {
+	d := newDFACode(patterns...)
+	if d == nil {
+		return nil
+	}
+	all := make([]int32, len(patterns))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	return d.program(all...)
+}
+
 var dfaPatterns = []string{
 	``, `^`, `$`, `^$`, `a`, `^a`, `a$`, `^a$`, `(?m)^a$`, `(?m)^b`, `(?m)a$`, `(?s).b`, `.b`, `a.*b`,
 	`\bfoo\b`, `\Bfoo`, `foo\B`, `\b`, `\B`, `^\b`, `(?i)kelvin`, `(?i)K`, `(?i)S+`, `(?i)[a-c]x`,

@@ -411,10 +411,9 @@ func buildPrefilter(rules []Rule, trees []*syntax.Regexp) *prefilter {
 
 // candidates fills sc.merged with the rules that may match msg, in table order.
 func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
-	gen := sc.gen
 	sc.hits = sc.hits[:0]
-	sc.folded, sc.foldGen = foldPadded(sc.folded, msg), gen
-	f, n := sc.folded, len(msg)
+	sc.fold(msg)
+	f, n := sc.folded, len(msg) // with the padding: a word loads at every position
 	for k := range p.grams {
 		// One tight loop per piece length, with the set's fields in registers.
 		g := &p.grams[k]
@@ -433,12 +432,7 @@ func (p *prefilter) candidates(msg []byte, sc *scratch) []int32 {
 			c = append(c, r)
 		}
 	}
-	// Insertion sort: candidates are few and mostly in order.
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && c[j] < c[j-1]; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
+	sortFew(c)
 	sc.cands = c
 	// Merge with the rules that are always candidates.
 	m := sc.merged[:0]
@@ -473,6 +467,16 @@ func (p *prefilter) found(g *gramSet, v uint64, h uint32, f []byte, i int, sc *s
 				sc.ruleGen[r] = gen
 				sc.hits = append(sc.hits, r)
 			}
+		}
+	}
+}
+
+// sortFew sorts rule indices by insertion: a line's candidates or matches are few and mostly in
+// order already.
+func sortFew(rs []int32) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j] < rs[j-1]; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
 		}
 	}
 }

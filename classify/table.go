@@ -295,12 +295,7 @@ func (t *Table) matchSet(msg []byte, d *Decision) bool {
 		return false
 	}
 	sc.viaSet = true
-	// Insertion sort: the rules a line matches are few and mostly in order.
-	for i := 1; i < len(hits); i++ {
-		for j := i; j > 0 && hits[j] < hits[j-1]; j-- {
-			hits[j], hits[j-1] = hits[j-1], hits[j]
-		}
-	}
+	sortFew(hits)
 	pos := int32(0)
 	for _, r := range hits {
 		if r < pos || t.pre.gate[r] {
